@@ -1,0 +1,99 @@
+// The sandboxed Python worker: one persistent interpreter per agent run, isolated from the
+// network and the rest of the file system, with resource limits, an import allow-list, and
+// tools that call back into the C++ host.
+//
+//   sandbox::Options options;
+//   options.work_dir = run_dir;                       // the only writable place
+//   options.tools = {{"ocr", {"image"}}, {"final_answer", {"answer"}}};
+//   sandbox::Sandbox box(options, [&](const std::string& tool, const core::Json& args) {
+//     return registry.invoke(tool, args);            // -> sandbox::ToolOutcome
+//   });
+//   sandbox::ExecResult r = box.execute("x = 1\nprint(x)");   // r.output == "1\n"
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mat/core/json.h"
+
+namespace mat::sandbox {
+
+struct Limits {
+  std::chrono::milliseconds step_wall{60'000};  // per execute(); the worker is killed past it
+  int cpu_seconds = 300;                         // RLIMIT_CPU for the worker's whole life
+  size_t address_space_mb = 4096;                // RLIMIT_AS
+  size_t file_size_mb = 256;                     // RLIMIT_FSIZE
+  int max_processes = 64;                        // RLIMIT_NPROC (inside the user namespace)
+  size_t output_cap_bytes = 20'000;              // printed output kept per step
+};
+
+// A function the model's Python code can call: `name(param=value, ...)`.
+struct ToolBinding {
+  std::string name;
+  std::vector<std::string> parameters;  // keyword names, for the Python signature and help()
+};
+
+// What the host answers to one tool call from Python.
+struct ToolOutcome {
+  bool ok = true;
+  core::Json value;       // the tool's result when ok
+  std::string error;      // a message the model can act on when !ok (raised as an exception)
+  bool ends_run = false;  // final_answer: stop executing this step and report `value`
+};
+
+using ToolHandler = std::function<ToolOutcome(const std::string& tool, const core::Json& args)>;
+
+struct Options {
+  std::filesystem::path work_dir;                       // writable; the worker's cwd
+  std::vector<std::filesystem::path> readable_paths;    // extra read-only paths (attached files)
+  std::vector<std::string> allowed_imports;             // empty = the default allow-list
+  std::vector<ToolBinding> tools;
+  Limits limits;
+  std::filesystem::path python = "/usr/bin/python3";
+  bool unsafe_no_sandbox = false;  // run without bubblewrap/seccomp (explicit user opt-in only)
+};
+
+struct ExecResult {
+  std::string output;                     // captured stdout+stderr, capped
+  bool output_truncated = false;
+  std::optional<std::string> error;       // exception summary (model's own frames only)
+  std::optional<core::Json> final_answer; // set when the code called a tool with ends_run
+  std::vector<std::filesystem::path> artifacts;  // files created or modified in work_dir
+  bool timed_out = false;                 // step_wall exceeded: worker killed
+  bool worker_restarted = false;          // the worker died (timeout, crash); state is lost
+  double exec_ms = 0;
+};
+
+// Why isolation is unavailable on this machine, or nullopt when bubblewrap, user namespaces and
+// seccomp all work. The message says how to fix it.
+std::optional<std::string> isolation_problem();
+
+// The default import allow-list (numpy, pandas, matplotlib, PIL, cv2, math, re, json, ...).
+const std::vector<std::string>& default_allowed_imports();
+
+class Sandbox {
+ public:
+  // Starts the worker. Throws core::Error when isolation is unavailable and
+  // !options.unsafe_no_sandbox, or when the worker cannot start.
+  Sandbox(Options options, ToolHandler tools);
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  // Runs one step of model code in the persistent interpreter. Never throws for problems in the
+  // code itself (those come back in ExecResult); a worker that died is restarted fresh.
+  ExecResult execute(const std::string& code);
+
+  const Options& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mat::sandbox
