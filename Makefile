@@ -9,14 +9,19 @@ build: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default
 
+# Until a local model exists, the agent runs against the endpoint in OPENAI_BASE_URL.
+EXAMPLE := examples/table-sum
+MAT_MODEL ?= gpt-4o-mini
 run: build
-	@scripts/run-example.sh
+	@build/mat run "$$(cat $(EXAMPLE)/task.txt)" --file $(EXAMPLE)/table.png --model "$(MAT_MODEL)" \
+	  --workdir build/example-run --out build/example-run/trajectory.json
 
 test: build
 	@ctest --preset default
 
 bench: build
-	@scripts/run-bench.sh
+	@for b in build/bench/*_bench; do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b \
+	  --benchmark_repetitions=5 --benchmark_report_aggregates_only=true || exit 1; done
 
 clean:
 	rm -rf build

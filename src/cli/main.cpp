@@ -1,1 +1,32 @@
-int main() { return 0; }
+// mat: Multi-modal Agent Tuning in C++. One binary, git-style subcommands.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "mat/core/error.h"
+#include "run_command.h"
+#include "tool_commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mat: tool-using vision-language agents (MAT / T3-Agent) — run, tune, evaluate"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(MAT_VERSION));
+  int exit_code = 0;
+  mat::cli::add_run_command(app, exit_code);
+  mat::cli::add_tool_commands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // bad usage, whatever CLI11's own code for it
+  } catch (const mat::core::Error& e) {
+    std::cerr << "mat: " << e.what() << "\n";
+    return 1;
+  }
+  return exit_code;
+}

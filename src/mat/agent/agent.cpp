@@ -1,1 +1,260 @@
-// placeholder: being written
+#include "mat/agent/agent.h"
+
+#include <chrono>
+#include <ctime>
+#include <random>
+
+#include "mat/agent/memory.h"
+#include "mat/agent/parser.h"
+#include "mat/agent/staging.h"
+#include "mat/core/error.h"
+#include "mat/core/image.h"
+
+namespace mat::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kNoOutputHint =
+    "Your code ran but printed nothing. Use print() to show the values you need in the next step.";
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string utc_now_iso() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string best_answer_prompt(std::string_view end_reason) {
+  const std::string why = end_reason == end_reason::kMaxSteps
+                              ? "You have used all the steps allowed for this task."
+                              : "Your last steps all failed, so the run was stopped.";
+  return why + " Based on everything above, reply now with your best final answer to the task, as "
+               "plain text, without code.";
+}
+
+// The state of one run: its record, its sandbox and the encodings of its images.
+class Run {
+ public:
+  Run(llm::ChatModel& model, const tools::ToolRegistry& registry, const PromptTemplate& prompt,
+      const AgentOptions& options, const fs::path& work_dir, RunObserver& observer)
+      : model_(model),
+        registry_(registry),
+        prompt_(prompt),
+        options_(options),
+        work_dir_(fs::absolute(work_dir)),
+        observer_(observer),
+        images_(options.image_max_side) {
+    params_ = options_.generation;
+    for (std::string& stop : step_stop_sequences()) params_.stop.push_back(std::move(stop));
+  }
+
+  Trajectory execute(const Task& task) {
+    const Clock::time_point start = Clock::now();
+    t_.id = task.id.empty() ? make_run_id() : task.id;
+    t_.task = task.text;
+    t_.tools = registry_.names();
+    t_.prompt_version = prompt_.version;
+    t_.model = model_.identity();
+    t_.started_at = utc_now_iso();
+    observer_.on_run_start(t_);
+    if (prepare(task)) loop();
+    t_.wall_ms = ms_since(start);
+    observer_.on_run_end(t_);
+    return std::move(t_);
+  }
+
+ private:
+  // Stages the files and starts the sandbox; false (with the record's end set) when either fails.
+  bool prepare(const Task& task) {
+    try {
+      fs::create_directories(work_dir_);
+      t_.files = stage_files(task.files, work_dir_, images_);
+    } catch (const std::exception& e) {
+      return end(end_reason::kInputError, e.what());
+    }
+    sandbox::Options box;
+    box.work_dir = work_dir_;
+    box.allowed_imports = options_.allowed_imports;
+    box.limits = options_.limits;
+    box.unsafe_no_sandbox = options_.unsafe_no_sandbox;
+    for (const tools::Tool* tool : registry_.tools()) {
+      box.tools.push_back({tool->spec().name, tool->spec().input_names()});
+    }
+    try {
+      sandbox_ = std::make_unique<sandbox::Sandbox>(std::move(box), [this](const std::string& name, const core::Json& args) {
+        return call_tool(name, args);
+      });
+    } catch (const std::exception& e) {
+      return end(end_reason::kSandboxError, e.what());
+    }
+    const auto& imports = options_.allowed_imports.empty() ? sandbox::default_allowed_imports()
+                                                           : options_.allowed_imports;
+    system_prompt_ = render_system_prompt(prompt_, registry_, imports);
+    return true;
+  }
+
+  sandbox::ToolOutcome call_tool(const std::string& name, const core::Json& args) {
+    sandbox::ToolOutcome outcome;
+    const tools::Tool* tool = registry_.find(name);
+    outcome.ends_run = tool != nullptr && tool->spec().ends_run;
+    try {
+      outcome.value = registry_.call(name, args, tools::ToolContext{work_dir_});
+    } catch (const std::exception& e) {
+      outcome.ok = false;
+      outcome.error = e.what();
+      outcome.ends_run = false;
+    }
+    return outcome;
+  }
+
+  void loop() {
+    int consecutive_errors = 0;
+    for (int index = 0; index < options_.max_steps; ++index) {
+      observer_.on_step_start(index);
+      Step step;
+      step.index = index;
+      llm::ChatResult reply;
+      try {
+        reply = ask_model(render_messages(system_prompt_, t_, work_dir_, images_), params_);
+      } catch (const std::exception& e) {
+        end(end_reason::kModelError, e.what());
+        return;
+      }
+      step.raw = reply.text;
+      step.tokens_in = reply.usage.prompt_tokens;
+      step.tokens_out = reply.usage.completion_tokens;
+      step.model_ms = reply.latency_ms;
+      const bool finished = act(step);
+      t_.steps.push_back(std::move(step));
+      observer_.on_step_end(t_.steps.back());
+      if (finished) {
+        end(end_reason::kFinalAnswer, std::nullopt);
+        return;
+      }
+      consecutive_errors = t_.steps.back().error ? consecutive_errors + 1 : 0;
+      if (consecutive_errors >= options_.max_consecutive_errors) {
+        cut_off(end_reason::kMaxErrors);
+        return;
+      }
+    }
+    cut_off(end_reason::kMaxSteps);
+  }
+
+  // Parses the reply and runs its code; true when the code gave the final answer.
+  bool act(Step& step) {
+    auto parsed = parse_step(step.raw);
+    if (auto* failure = std::get_if<ParseError>(&parsed)) {
+      step.error = failure->message;
+      observer_.on_model_reply(step);
+      return false;
+    }
+    step.thought = std::get<ParsedStep>(parsed).thought;
+    step.code = std::get<ParsedStep>(parsed).code;
+    observer_.on_model_reply(step);
+
+    const sandbox::ExecResult result = sandbox_->execute(step.code);
+    step.exec_ms = result.exec_ms;
+    step.observation = result.output;
+    if (result.error) step.error = result.error;
+    if (result.final_answer) {
+      t_.final_answer = answer_text(*result.final_answer);
+      return true;
+    }
+    show_images(step, result.artifacts);
+    if (!step.error && step.observation->empty() && step.images.empty()) {
+      step.observation = std::string(kNoOutputHint);
+    }
+    return false;
+  }
+
+  void show_images(Step& step, const std::vector<fs::path>& artifacts) {
+    for (const fs::path& artifact : artifacts) {
+      if (!core::has_image_extension(artifact)) continue;
+      if (static_cast<int>(step.images.size()) >= options_.max_images_per_step) break;
+      const fs::path relative = fs::relative(artifact, work_dir_);
+      try {
+        images_.get(artifact);
+        step.images.push_back(snapshot_image(artifact, work_dir_, step.index));
+        *step.observation += "\n[image " + relative.string() + " is shown below]";
+      } catch (const std::exception& e) {
+        *step.observation += "\n[image " + relative.string() + " cannot be shown: " + e.what() + "]";
+      }
+    }
+  }
+
+  llm::ChatResult ask_model(const std::vector<llm::ChatMessage>& messages,
+                            const llm::GenerationParams& params) {
+    return model_.chat(messages, params, [this](std::string_view piece) { observer_.on_model_token(piece); });
+  }
+
+  // A limit ended the run: ask once more for the best answer from what the memory holds.
+  void cut_off(const char* reason) {
+    observer_.on_limit_reached(reason);
+    std::vector<llm::ChatMessage> messages = render_messages(system_prompt_, t_, work_dir_, images_);
+    messages.push_back(llm::ChatMessage::text(llm::Role::kUser, best_answer_prompt(reason)));
+    llm::GenerationParams params = options_.generation;
+    try {
+      const llm::ChatResult reply = ask_model(messages, params);
+      t_.best_answer_request = BestAnswerRequest{reply.text, reply.usage.prompt_tokens,
+                                                 reply.usage.completion_tokens, reply.latency_ms};
+      t_.final_answer = reply.text;
+      end(reason, std::nullopt);
+    } catch (const std::exception& e) {
+      end(reason, std::string("the best-answer request failed: ") + e.what());
+    }
+  }
+
+  bool end(const char* reason, std::optional<std::string> error) {
+    t_.end_reason = reason;
+    t_.error = std::move(error);
+    return false;
+  }
+
+  llm::ChatModel& model_;
+  const tools::ToolRegistry& registry_;
+  const PromptTemplate& prompt_;
+  const AgentOptions& options_;
+  const fs::path work_dir_;
+  RunObserver& observer_;
+  core::ImageCache images_;
+  llm::GenerationParams params_;
+  std::string system_prompt_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
+  Trajectory t_;
+};
+
+}  // namespace
+
+std::string make_run_id() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+  std::random_device device;
+  char suffix[16];
+  std::snprintf(suffix, sizeof(suffix), "%08x", device());
+  return std::string(stamp) + "-" + suffix;
+}
+
+Agent::Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptTemplate prompt,
+             AgentOptions options)
+    : model_(model), registry_(registry), prompt_(std::move(prompt)), options_(std::move(options)) {
+  if (options_.max_steps < 1) throw core::Error("max steps must be at least 1");
+  if (options_.max_consecutive_errors < 1) throw core::Error("max consecutive errors must be at least 1");
+}
+
+Trajectory Agent::run(const Task& task, const fs::path& work_dir, RunObserver* observer) {
+  RunObserver silent;
+  return Run(model_, registry_, prompt_, options_, work_dir, observer ? *observer : silent).execute(task);
+}
+
+}  // namespace mat::agent

@@ -1,0 +1,148 @@
+#include "run_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "mat/agent/agent.h"
+#include "mat/core/json.h"
+#include "mat/llm/openai_client.h"
+#include "terminal_observer.h"
+
+namespace mat::cli {
+namespace {
+
+struct RunSettings {
+  std::string task;
+  std::vector<std::string> files;
+  std::string model;
+  std::string base_url;
+  std::string out;
+  std::string work_dir;
+  std::string prompt_template;
+  int max_steps = 8;
+  int max_errors = 5;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  std::optional<int> max_tokens;
+  std::optional<int> seed;
+  int image_max_side = 1280;
+  double step_timeout_s = 60;
+  bool no_stream = false;
+  bool quiet = false;
+  bool unsafe_no_sandbox = false;
+};
+
+const char* env_or_null(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+// The endpoint comes from --base-url, else OPENAI_BASE_URL; with neither, an OPENAI_API_KEY alone
+// means api.openai.com. Nothing at all is a configuration error the user must fix.
+std::optional<std::string> missing_endpoint_message(const RunSettings& s) {
+  if (!s.base_url.empty() || env_or_null("OPENAI_BASE_URL") || env_or_null("OPENAI_API_KEY")) {
+    return std::nullopt;
+  }
+  return "mat run: no model endpoint is configured.\n"
+         "  Set OPENAI_BASE_URL to an OpenAI-compatible server, e.g.\n"
+         "    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1   # vLLM, llama-server, SGLang, Ollama, ...\n"
+         "    export OPENAI_API_KEY=...                          # any value for a local server\n"
+         "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.";
+}
+
+agent::AgentOptions agent_options(const RunSettings& s) {
+  agent::AgentOptions options;
+  options.max_steps = s.max_steps;
+  options.max_consecutive_errors = s.max_errors;
+  options.image_max_side = s.image_max_side;
+  options.generation.temperature = s.temperature;
+  options.generation.top_p = s.top_p;
+  options.generation.max_tokens = s.max_tokens;
+  options.generation.seed = s.seed;
+  options.limits.step_wall = std::chrono::milliseconds(static_cast<long>(s.step_timeout_s * 1000));
+  options.unsafe_no_sandbox = s.unsafe_no_sandbox;
+  return options;
+}
+
+int run(const RunSettings& s) {
+  if (auto message = missing_endpoint_message(s)) {
+    std::cerr << *message << "\n";
+    return 2;
+  }
+  llm::OpenAIConfig config = llm::OpenAIConfig::from_env();
+  if (!s.base_url.empty()) config.base_url = s.base_url;
+  config.model = s.model;
+  config.stream = !s.no_stream;
+  llm::OpenAIChatModel model(config);
+
+  const tools::ToolRegistry registry = tools::builtin_registry();
+  agent::PromptTemplate prompt = s.prompt_template.empty()
+                                     ? agent::PromptTemplate::builtin()
+                                     : agent::PromptTemplate::from_file(s.prompt_template);
+  agent::Agent agent(model, registry, std::move(prompt), agent_options(s));
+
+  agent::Task task;
+  task.id = agent::make_run_id();
+  task.text = s.task;
+  for (const std::string& file : s.files) task.files.emplace_back(file);
+  const std::filesystem::path work_dir =
+      s.work_dir.empty() ? std::filesystem::path("mat-runs") / task.id : std::filesystem::path(s.work_dir);
+  const std::filesystem::path out = s.out.empty() ? work_dir / "trajectory.json" : std::filesystem::path(s.out);
+
+  TerminalObserver observer(stdout, ::isatty(STDOUT_FILENO) != 0);
+  const agent::Trajectory t = agent.run(task, work_dir, s.quiet ? nullptr : &observer);
+  try {
+    if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+    core::write_json_file(out, t.to_json());
+  } catch (const std::exception& e) {
+    std::cerr << "mat run: " << e.what() << "\n" << t.to_json().dump(2) << "\n";
+    return 1;
+  }
+  if (t.error) std::cerr << "mat run: " << t.end_reason << ": " << *t.error << "\n";
+  std::cerr << "trajectory: " << out.string() << "\n";
+  if (t.final_answer) {
+    std::cout << "Final answer: " << *t.final_answer << std::endl;
+  }
+  return t.succeeded() ? 0 : 1;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int& exit_code) {
+  auto settings = std::make_shared<RunSettings>();
+  CLI::App* cmd = app.add_subcommand("run", "Run the agent on one task and write its trajectory");
+  cmd->add_option("task", settings->task, "The task, in words")->required();
+  cmd->add_option("-f,--file", settings->files, "A file the task needs (repeatable)");
+  cmd->add_option("-m,--model", settings->model, "Model name at the endpoint")
+      ->envname("MAT_MODEL")
+      ->required();
+  cmd->add_option("--base-url", settings->base_url, "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
+  cmd->add_option("-o,--out", settings->out, "Where to write the trajectory record (default: WORKDIR/trajectory.json)");
+  cmd->add_option("--workdir", settings->work_dir, "The run's working directory (default: mat-runs/RUN_ID)");
+  cmd->add_option("--prompt-template", settings->prompt_template,
+                  "A prompt template file to use instead of the built-in t3-v1")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-steps", settings->max_steps, "Steps before the run is cut off")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--max-errors", settings->max_errors, "Consecutive failed steps before the run is cut off")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--temperature", settings->temperature, "Sampling temperature");
+  cmd->add_option("--top-p", settings->top_p, "Nucleus sampling mass");
+  cmd->add_option("--max-tokens", settings->max_tokens, "Tokens per model reply");
+  cmd->add_option("--seed", settings->seed, "Sampling seed (where the server supports it)");
+  cmd->add_option("--image-max-side", settings->image_max_side, "Downscale images larger than this (pixels)")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--step-timeout", settings->step_timeout_s, "Wall-clock seconds per code step")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_flag("--no-stream", settings->no_stream, "Wait for whole replies instead of streaming");
+  cmd->add_flag("-q,--quiet", settings->quiet, "Print only the final answer");
+  cmd->add_flag("--unsafe-no-sandbox", settings->unsafe_no_sandbox,
+                "Run model code without isolation (only where bubblewrap cannot work)");
+  cmd->callback([settings, &exit_code] { exit_code = run(*settings); });
+}
+
+}  // namespace mat::cli

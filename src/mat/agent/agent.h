@@ -1,0 +1,75 @@
+// The T3 agent: a VLM controller writes thought + Python code each step, the code runs in the
+// sandbox and calls tools, printed output comes back as the next observation, until
+// final_answer(...) or a limit. Every run yields exactly one trajectory record.
+//
+//   agent::Agent agent(model, registry, agent::PromptTemplate::builtin(), {});
+//   agent::Trajectory t = agent.run({.text = "Sum the table", .files = {"table.png"}}, run_dir);
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mat/agent/prompt.h"
+#include "mat/agent/trajectory.h"
+#include "mat/llm/chat_model.h"
+#include "mat/sandbox/sandbox.h"
+#include "mat/tools/registry.h"
+
+namespace mat::agent {
+
+struct AgentOptions {
+  int max_steps = 8;
+  int max_consecutive_errors = 5;  // paper: 5 when evaluating, 3 when generating data
+  int image_max_side = 1280;       // larger images are downscaled before they are sent
+  int max_images_per_step = 4;     // saved images shown with one observation
+  llm::GenerationParams generation;  // the step stop sequences are added to these
+  sandbox::Limits limits;
+  std::vector<std::string> allowed_imports;  // empty = sandbox::default_allowed_imports()
+  bool unsafe_no_sandbox = false;
+};
+
+struct Task {
+  std::string id;  // empty = a fresh run id
+  std::string text;
+  std::vector<std::filesystem::path> files;
+};
+
+// Receives the run as it happens (the terminal, a log, a UI). Every method is optional.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_run_start(const Trajectory&) {}
+  virtual void on_step_start(int /*index*/) {}
+  virtual void on_model_token(std::string_view /*piece*/) {}
+  virtual void on_model_reply(const Step&) {}  // raw, thought and code (or the parse error) known
+  virtual void on_step_end(const Step&) {}     // observation or error known
+  virtual void on_limit_reached(std::string_view /*end_reason*/) {}
+  virtual void on_run_end(const Trajectory&) {}
+};
+
+class Agent {
+ public:
+  Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptTemplate prompt,
+        AgentOptions options);
+
+  // Runs `task` with `work_dir` as the sandbox's working directory (created when missing; the
+  // attached files are copied into it). Failures of the run (bad input, model errors, sandbox
+  // problems) do not throw: they end the run and are recorded in end_reason and error.
+  Trajectory run(const Task& task, const std::filesystem::path& work_dir,
+                 RunObserver* observer = nullptr);
+
+  const AgentOptions& options() const { return options_; }
+
+ private:
+  llm::ChatModel& model_;
+  const tools::ToolRegistry& registry_;
+  PromptTemplate prompt_;
+  AgentOptions options_;
+};
+
+// A new run id: UTC time and random hex, e.g. "20261126T044500Z-3fa2c1d0".
+std::string make_run_id();
+
+}  // namespace mat::agent

@@ -1,0 +1,33 @@
+// What the model sees at each step, rendered from the trajectory record by one function used by
+// the agent, the trainer and the evaluator alike:
+//   system prompt
+//   user:      "Task: <text>" (+ attached file paths; attached images as image parts)
+//   per step:  assistant: thought + code      user: "[OUTPUT OF STEP k] Observation: ..." or
+//                                                   "[OUTPUT OF STEP k] Error: ..." (+ images)
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mat/agent/trajectory.h"
+#include "mat/core/image_cache.h"
+#include "mat/llm/chat_model.h"
+
+namespace mat::agent {
+
+std::string task_text(const std::string& task, const std::vector<FileRef>& files);
+// The assistant turn of a step: the canonical thought+code form, or the raw reply when it could
+// not be parsed (so the model sees what it actually wrote next to the parse error).
+std::string assistant_text(const Step& step);
+// The user turn that follows a step.
+std::string observation_text(const Step& step);
+
+// Renders the memory. Image paths (attached files of type "image" and the images of each step)
+// are resolved against `work_dir` and encoded through `images`, once per run.
+std::vector<llm::ChatMessage> render_messages(const std::string& system_prompt,
+                                              const Trajectory& trajectory,
+                                              const std::filesystem::path& work_dir,
+                                              core::ImageCache& images);
+
+}  // namespace mat::agent

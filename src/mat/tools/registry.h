@@ -1,0 +1,39 @@
+// The tool registry: validates tool schemas on registration and arguments on every call.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mat/tools/tool.h"
+
+namespace mat::tools {
+
+class ToolRegistry {
+ public:
+  // Registers a tool. Throws core::Error when its schema is invalid: name or an input name not a
+  // Python identifier (or a Python keyword), a duplicate name, an empty description, duplicate
+  // inputs, or a required input after an optional one.
+  void add(std::unique_ptr<Tool> tool);
+
+  const Tool* find(std::string_view name) const;
+  std::vector<const Tool*> tools() const;  // in registration order
+  std::vector<std::string> names() const;
+
+  // Checks `args` (a JSON object) against the tool's inputs and returns them with defaults filled.
+  // Throws ToolError with a message that names the tool, the argument and what was expected.
+  core::Json validate_arguments(const ToolSpec& spec, const core::Json& args) const;
+
+  // Validates and calls. Throws ToolError for an unknown tool or bad arguments; errors thrown by
+  // the tool itself propagate.
+  core::Json call(std::string_view name, const core::Json& args, const ToolContext& context) const;
+
+ private:
+  std::vector<std::unique_ptr<Tool>> tools_;
+};
+
+// The registry with every built-in tool mat ships.
+ToolRegistry builtin_registry();
+
+}  // namespace mat::tools

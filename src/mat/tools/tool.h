@@ -1,0 +1,65 @@
+// The Tool interface: a declarative schema (name, description written for the model, typed
+// inputs, output type) plus a call. Schemas are validated when a tool is registered, so a bad tool
+// fails at start-up rather than in the middle of a run.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mat/core/error.h"
+#include "mat/core/json.h"
+
+namespace mat::tools {
+
+enum class ValueType { kString, kInteger, kNumber, kBoolean, kImage, kArray, kObject, kAny };
+
+// "string", "integer", "number", "boolean", "image", "array", "object", "any".
+std::string_view type_name(ValueType type);
+std::optional<ValueType> parse_type_name(std::string_view name);
+
+struct ToolInput {
+  std::string name;
+  ValueType type = ValueType::kString;
+  std::string description;
+  bool optional = false;
+  core::Json default_value;  // used when optional and not given (null = absent)
+};
+
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  std::vector<ToolInput> inputs;
+  ValueType output_type = ValueType::kAny;
+  bool ends_run = false;  // calling it ends the agent's run (final_answer)
+
+  core::Json to_json() const;
+  std::vector<std::string> input_names() const;
+};
+
+// Where a tool call happens: relative paths in arguments resolve against work_dir.
+struct ToolContext {
+  std::filesystem::path work_dir;
+  std::filesystem::path resolve(const std::string& path) const;
+};
+
+// A failure the model caused and can fix (bad argument, missing file, ...). The message is shown
+// to the model as the exception its code receives.
+class ToolError : public core::Error {
+ public:
+  using core::Error::Error;
+};
+
+class Tool {
+ public:
+  virtual ~Tool() = default;
+  virtual const ToolSpec& spec() const = 0;
+  // `args` are already validated against spec() and have defaults filled in.
+  // const: a registry shares one tool between concurrent runs; state a tool needs (a model
+  // client, a cache) must be safe to use from several threads.
+  virtual core::Json call(const core::Json& args, const ToolContext& context) const = 0;
+};
+
+}  // namespace mat::tools

@@ -1,0 +1,284 @@
+// End-to-end runs of the real loop: the real OpenAI client against a scripted local server, the
+// real sandboxed Python worker, the real tool registry.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+
+#include "mat/agent/agent.h"
+#include "mat/llm/openai_client.h"
+#include "support/fake_openai_server.h"
+#include "support/temp_dir.h"
+
+namespace mat::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ScriptedReply;
+
+std::string step_reply(const std::string& thought, const std::string& code) {
+  return "Thought: " + thought + "\nCode:\n```py\n" + code + "\n```";
+}
+
+// A tool with two numeric inputs, to see Python reach the C++ host and come back.
+class AddTool : public tools::Tool {
+ public:
+  const tools::ToolSpec& spec() const override { return spec_; }
+  core::Json call(const core::Json& args, const tools::ToolContext&) const override {
+    return args["a"].get<double>() + args["b"].get<double>();
+  }
+
+ private:
+  tools::ToolSpec spec_{"add", "Adds two numbers.",
+                        {{"a", tools::ValueType::kNumber, "first", false, nullptr},
+                         {"b", tools::ValueType::kNumber, "second", false, nullptr}},
+                        tools::ValueType::kNumber, false};
+};
+
+class TokenRecorder : public RunObserver {
+ public:
+  void on_model_token(std::string_view piece) override { text += piece; ++pieces; }
+  std::string text;
+  int pieces = 0;
+};
+
+class AgentRun : public ::testing::Test {
+ protected:
+  AgentRun() {
+    registry_.add(std::make_unique<AddTool>());
+    registry_.add(tools::make_final_answer_tool());
+  }
+
+  llm::OpenAIConfig config(const std::string& base_url) {
+    llm::OpenAIConfig config;
+    config.base_url = base_url;
+    config.model = "fake-vlm";
+    config.max_retries = 2;
+    config.initial_backoff = std::chrono::milliseconds(1);
+    config.max_backoff = std::chrono::milliseconds(5);
+    return config;
+  }
+
+  Trajectory run(const std::string& task, std::vector<std::filesystem::path> files = {},
+                 RunObserver* observer = nullptr) {
+    return run_against(server_.base_url(), task, std::move(files), observer);
+  }
+
+  Trajectory run_against(const std::string& base_url, const std::string& task,
+                         std::vector<std::filesystem::path> files, RunObserver* observer = nullptr) {
+    llm::OpenAIChatModel model(config(base_url));
+    Agent agent(model, registry_, PromptTemplate::builtin(), options_);
+    return agent.run({.id = "test-run", .text = task, .files = std::move(files)}, work_dir(), observer);
+  }
+
+  std::filesystem::path work_dir() const { return dir_.path() / "run"; }
+
+  // The text of message `index` of chat request `request`, image parts left out.
+  std::string message_text(size_t request, int index) const {
+    const core::Json messages = server_.requests().at(request)["messages"];
+    const core::Json& content = messages.at(index < 0 ? messages.size() + index : index)["content"];
+    if (content.is_string()) return content.get<std::string>();
+    std::string text;
+    for (const core::Json& part : content) {
+      if (part["type"] == "text") text += part["text"].get<std::string>();
+    }
+    return text;
+  }
+
+  std::vector<std::string> image_urls(size_t request, int index) const {
+    const core::Json messages = server_.requests().at(request)["messages"];
+    const core::Json& content = messages.at(index < 0 ? messages.size() + index : index)["content"];
+    std::vector<std::string> urls;
+    if (!content.is_array()) return urls;
+    for (const core::Json& part : content) {
+      if (part["type"] == "image_url") urls.push_back(part["image_url"]["url"]);
+    }
+    return urls;
+  }
+
+  std::filesystem::path write_png(const std::string& name, int side) const {
+    const auto path = dir_.path() / name;
+    cv::imwrite(path.string(), cv::Mat(side, side, CV_8UC3, cv::Scalar(255, 0, 0)));
+    return path;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeOpenAIServer server_;
+  tools::ToolRegistry registry_;
+  AgentOptions options_;
+};
+
+TEST_F(AgentRun, TwoStepsEndingInFinalAnswer) {
+  server_.enqueue(ScriptedReply::text(step_reply("Compute it.", "x = 6 * 7\nprint(x)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=x)")));
+  TokenRecorder tokens;
+  const Trajectory t = run("What is six times seven?", {}, &tokens);
+
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);
+  EXPECT_EQ(t.final_answer, "42");
+  ASSERT_EQ(t.steps.size(), 2u);
+  EXPECT_EQ(t.steps[0].thought, "Compute it.");
+  EXPECT_EQ(t.steps[0].observation, "42\n");
+  EXPECT_EQ(t.steps[0].tokens_in, 11);
+  EXPECT_EQ(t.steps[0].tokens_out, 7);
+  EXPECT_EQ(t.prompt_version, "t3-v1");
+  EXPECT_EQ(t.model.name, "fake-vlm");
+  // Streaming delivered the replies piece by piece.
+  EXPECT_GT(tokens.pieces, 4);
+  EXPECT_EQ(tokens.text, t.steps[0].raw + t.steps[1].raw);
+
+  ASSERT_EQ(server_.request_count(), 2u);
+  const core::Json first = server_.requests()[0];
+  EXPECT_EQ(first["messages"][0]["role"], "system");
+  EXPECT_EQ(message_text(0, 1), "Task: What is six times seven?");
+  EXPECT_THAT(first["stop"].dump(), HasSubstr("<end_action>"));
+  EXPECT_EQ(message_text(1, -2), "Thought: Compute it.\nCode:\n```py\nx = 6 * 7\nprint(x)\n```<end_action>");
+  EXPECT_EQ(message_text(1, -1), "[OUTPUT OF STEP 0] Observation:\n42\n");
+}
+
+TEST_F(AgentRun, ParseErrorThenRecovery) {
+  server_.enqueue(ScriptedReply::text("The answer is obviously 5."));
+  server_.enqueue(ScriptedReply::text(step_reply("Use code.", "final_answer(answer=5)")));
+  const Trajectory t = run("Give five.");
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);
+  EXPECT_EQ(t.final_answer, "5");
+  ASSERT_EQ(t.steps.size(), 2u);
+  ASSERT_TRUE(t.steps[0].error);
+  EXPECT_THAT(*t.steps[0].error, HasSubstr("no code block"));
+  EXPECT_EQ(message_text(1, -2), "The answer is obviously 5.");
+  EXPECT_THAT(message_text(1, -1), HasSubstr("[OUTPUT OF STEP 0] Error: Your reply has no code block"));
+}
+
+TEST_F(AgentRun, ExceptionThenRecovery) {
+  server_.enqueue(ScriptedReply::text(step_reply("Divide.", "print('before')\nr = 1 / 0")));
+  server_.enqueue(ScriptedReply::text(step_reply("Guard it.", "final_answer(answer='undefined')")));
+  const Trajectory t = run("Divide one by zero.");
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);
+  ASSERT_TRUE(t.steps[0].error);
+  EXPECT_THAT(*t.steps[0].error, HasSubstr("ZeroDivisionError"));
+  EXPECT_THAT(*t.steps[0].error, HasSubstr("r = 1 / 0"));
+  EXPECT_THAT(message_text(1, -1), HasSubstr("Error: "));
+  EXPECT_THAT(message_text(1, -1), HasSubstr("before"));
+}
+
+TEST_F(AgentRun, NoOutputBecomesAPrintHint) {
+  server_.enqueue(ScriptedReply::text(step_reply("Assign.", "y = 3")));
+  server_.enqueue(ScriptedReply::text(step_reply("Answer.", "final_answer(answer=y)")));
+  const Trajectory t = run("Three.");
+  EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("print()"));
+  EXPECT_EQ(t.final_answer, "3");
+}
+
+TEST_F(AgentRun, MaxStepsThenOneBestAnswerRequest) {
+  options_.max_steps = 2;
+  server_.enqueue(ScriptedReply::text(step_reply("Look.", "print(1)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Look more.", "print(2)")));
+  server_.enqueue(ScriptedReply::text("Probably 7."));
+  const Trajectory t = run("Find the number.");
+  EXPECT_EQ(t.end_reason, end_reason::kMaxSteps);
+  EXPECT_EQ(t.final_answer, "Probably 7.");
+  EXPECT_EQ(t.steps.size(), 2u);
+  ASSERT_TRUE(t.best_answer_request);
+  EXPECT_EQ(t.best_answer_request->raw, "Probably 7.");
+  ASSERT_EQ(server_.request_count(), 3u);
+  EXPECT_THAT(message_text(2, -1), HasSubstr("best final answer"));
+  EXPECT_THAT(message_text(2, -2), HasSubstr("[OUTPUT OF STEP 1] Observation:\n2"));
+}
+
+TEST_F(AgentRun, ConsecutiveErrorsStopTheRun) {
+  options_.max_consecutive_errors = 2;
+  server_.enqueue(ScriptedReply::text(step_reply("a", "print(1)")));
+  server_.enqueue(ScriptedReply::text("no code"));
+  server_.enqueue(ScriptedReply::text(step_reply("b", "undefined_name")));
+  server_.enqueue(ScriptedReply::text("I give up: 0"));
+  const Trajectory t = run("Fail twice.");
+  EXPECT_EQ(t.end_reason, end_reason::kMaxErrors);
+  EXPECT_EQ(t.steps.size(), 3u);
+  EXPECT_THAT(t.steps[2].error.value_or(""), HasSubstr("NameError"));
+  EXPECT_EQ(t.final_answer, "I give up: 0");
+}
+
+TEST_F(AgentRun, ToolCallFromPythonReachesTheHost) {
+  server_.enqueue(ScriptedReply::text(step_reply("Add.", "s = add(a=2, b=3.5)\nprint(s)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Bad call.", "add(a='x', b=1)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=s)")));
+  const Trajectory t = run("Add 2 and 3.5.");
+  EXPECT_EQ(t.steps[0].observation, "5.5\n");
+  EXPECT_THAT(t.steps[1].error.value_or(""), HasSubstr("'a' must be a number, got str"));
+  EXPECT_EQ(t.final_answer, "5.5");
+}
+
+TEST_F(AgentRun, AttachedImageArrivesAsAnImagePartOnEveryStep) {
+  const auto image = write_png("photo.png", 16);
+  server_.enqueue(ScriptedReply::text(step_reply("Check.", "import os.path") ));
+  server_.enqueue(ScriptedReply::text(step_reply("Read it.", "from PIL import Image\nprint(Image.open('photo.png').size)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='red')")));
+  const Trajectory t = run("What colour is the photo?", {image});
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);
+  ASSERT_EQ(t.files.size(), 1u);
+  EXPECT_EQ(t.files[0].path, "photo.png");
+  EXPECT_EQ(t.files[0].type, "image");
+  EXPECT_TRUE(std::filesystem::exists(work_dir() / "photo.png"));
+  EXPECT_THAT(t.steps[0].error.value_or(""), HasSubstr("not allowed"));
+  EXPECT_EQ(t.steps[1].observation, "(16, 16)\n");
+  ASSERT_EQ(server_.request_count(), 3u);
+  const auto urls = image_urls(0, 1);
+  ASSERT_EQ(urls.size(), 1u);
+  EXPECT_EQ(urls[0].rfind("data:image/png;base64,", 0), 0u);
+  EXPECT_EQ(image_urls(2, 1), urls);
+  EXPECT_THAT(message_text(0, 1), HasSubstr("- photo.png"));
+}
+
+TEST_F(AgentRun, SavedImagesAreShownWithTheObservation) {
+  server_.enqueue(ScriptedReply::text(step_reply(
+      "Draw.", "from PIL import Image\nImage.new('RGB', (8, 8), 'blue').save('chart.png')")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='drawn')")));
+  const Trajectory t = run("Draw a square.");
+  ASSERT_EQ(t.steps[0].images.size(), 1u);
+  EXPECT_TRUE(std::filesystem::exists(work_dir() / t.steps[0].images[0]));
+  EXPECT_THAT(*t.steps[0].observation, HasSubstr("chart.png"));
+  EXPECT_EQ(image_urls(1, -1).size(), 1u);
+}
+
+TEST_F(AgentRun, RateLimitThenSuccess) {
+  server_.enqueue(ScriptedReply::error(429, "slow down", {{"Retry-After", "0"}}));
+  server_.enqueue(ScriptedReply::text(step_reply("Go.", "final_answer(answer=1)")));
+  const Trajectory t = run("One.");
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_F(AgentRun, ServerDownEndsWithAClearModelError) {
+  // A port nobody listens on: take one from a server and shut it down.
+  std::string dead_url;
+  {
+    testing::FakeOpenAIServer gone;
+    dead_url = gone.base_url();
+  }
+  const Trajectory t = run_against(dead_url, "Anything.", {});
+  EXPECT_EQ(t.end_reason, end_reason::kModelError);
+  EXPECT_TRUE(t.steps.empty());
+  ASSERT_TRUE(t.error);
+  EXPECT_THAT(*t.error, HasSubstr(dead_url));
+  EXPECT_FALSE(t.final_answer);
+}
+
+TEST_F(AgentRun, MissingFileFailsBeforeAnyModelCall) {
+  const Trajectory t = run("Read it.", {dir_.path() / "missing.pdf"});
+  EXPECT_EQ(t.end_reason, end_reason::kInputError);
+  EXPECT_THAT(t.error.value_or(""), HasSubstr("missing.pdf"));
+  EXPECT_THAT(t.error.value_or(""), HasSubstr("does not exist"));
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
+TEST_F(AgentRun, UnreadableImageFailsBeforeAnyModelCall) {
+  std::ofstream(dir_.path() / "broken.jpg") << "\xff\xd8\xff garbage, not a jpeg";
+  const Trajectory t = run("Look.", {dir_.path() / "broken.jpg"});
+  EXPECT_EQ(t.end_reason, end_reason::kInputError);
+  EXPECT_THAT(t.error.value_or(""), HasSubstr("broken.jpg"));
+  EXPECT_EQ(server_.request_count(), 0u);
+}
+
+}  // namespace
+}  // namespace mat::agent

@@ -1,0 +1,108 @@
+// The `mat` binary as a user runs it: exit codes, the final-answer line, the record on disk.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include "mat/core/json.h"
+#include "support/fake_openai_server.h"
+#include "support/temp_dir.h"
+
+namespace mat {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ScriptedReply;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string output;  // stdout, then stderr
+};
+
+// Runs `build/mat <args>` through the shell with a clean model environment plus `env`.
+Outcome mat(const std::string& args, const std::string& env = "") {
+  testing::TempDir scratch;
+  const std::filesystem::path stderr_file = scratch.path() / "stderr.txt";
+  const std::string command = "env -u OPENAI_BASE_URL -u OPENAI_API_KEY -u MAT_MODEL " + env + " " +
+                              MAT_BINARY_DIR "/mat " + args + " 2>" + stderr_file.string();
+  Outcome outcome;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::array<char, 4096> buffer{};
+  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) outcome.output.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  outcome.output += core::read_file(stderr_file);
+  return outcome;
+}
+
+std::string last_stdout_line(const std::string& stdout_text) {
+  std::string text = stdout_text;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
+TEST(Cli, RunWithoutAnEndpointSaysWhatToSet) {
+  const Outcome o = mat("run 'What is 1+1?' --model m");
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.output, HasSubstr("OPENAI_BASE_URL"));
+}
+
+TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
+  testing::TempDir dir;
+  testing::FakeOpenAIServer server;
+  server.enqueue(ScriptedReply::text("Thought: easy\nCode:\n```py\nfinal_answer(answer=2)\n```"));
+  const std::string out = (dir.path() / "run.json").string();
+  const std::string stdout_file = (dir.path() / "stdout.txt").string();
+  const Outcome o = mat("run 'What is 1+1?' --model qwen2-vl-7b --out " + out + " --workdir " +
+                            (dir.path() / "work").string() + " >" + stdout_file,
+                        "OPENAI_BASE_URL=" + server.base_url());
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_EQ(last_stdout_line(core::read_file(stdout_file)), "Final answer: 2");
+  const core::Json record = core::read_json_file(out);
+  EXPECT_EQ(record["end_reason"], "final_answer");
+  EXPECT_EQ(record["model"]["name"], "qwen2-vl-7b");
+  EXPECT_EQ(record["steps"].size(), 1u);
+}
+
+TEST(Cli, MissingFileExitsOneWithARecordAndNoModelCall) {
+  testing::TempDir dir;
+  testing::FakeOpenAIServer server;
+  const std::string out = (dir.path() / "run.json").string();
+  const Outcome o = mat("run 'Sum the table' --file /nonexistent/table.png --model m --out " + out +
+                            " --workdir " + (dir.path() / "work").string(),
+                        "OPENAI_BASE_URL=" + server.base_url());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_THAT(o.output, HasSubstr("/nonexistent/table.png"));
+  EXPECT_EQ(server.request_count(), 0u);
+  EXPECT_EQ(core::read_json_file(out)["end_reason"], "input_error");
+}
+
+TEST(Cli, ToolsAndTool) {
+  Outcome o = mat("tools");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_THAT(o.output, HasSubstr("final_answer"));
+  o = mat("tools --json");
+  EXPECT_EQ(core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1))[0]["name"], "final_answer");
+  o = mat("tool final_answer --answer 42");
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.output, "42\n");
+  o = mat("tool final_answer --answer 'two words'");
+  EXPECT_EQ(o.output, "two words\n");
+  o = mat("tool final_answer");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_THAT(o.output, HasSubstr("missing the required argument 'answer'"));
+  o = mat("tool no_such_tool --x 1");
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_THAT(o.output, HasSubstr("unknown tool"));
+}
+
+TEST(Cli, BadUsageExitsTwo) {
+  EXPECT_EQ(mat("frobnicate").exit_code, 2);
+  EXPECT_EQ(mat("run").exit_code, 2);
+  EXPECT_EQ(mat("--help").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace mat
