@@ -1,4 +1,7 @@
 // mat: Multi-modal Agent Tuning in C++. One binary, git-style subcommands.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -7,6 +10,8 @@
 #include "tool_commands.h"
 
 int main(int argc, char** argv) {
+  // Logs (retries, warnings) go to stderr: stdout carries the run and its final-answer line.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("mat"));
   CLI::App app{"mat: tool-using vision-language agents (MAT / T3-Agent) — run, tune, evaluate"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(MAT_VERSION));

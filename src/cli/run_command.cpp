@@ -49,7 +49,8 @@ std::optional<std::string> missing_endpoint_message(const RunSettings& s) {
   }
   return "mat run: no model endpoint is configured.\n"
          "  Set OPENAI_BASE_URL to an OpenAI-compatible server, e.g.\n"
-         "    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1   # vLLM, llama-server, SGLang, Ollama, ...\n"
+         "    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1   # vLLM, llama-server, SGLang, "
+         "Ollama, ...\n"
          "    export OPENAI_API_KEY=...                          # any value for a local server\n"
          "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.";
 }
@@ -89,9 +90,11 @@ int run(const RunSettings& s) {
   task.id = agent::make_run_id();
   task.text = s.task;
   for (const std::string& file : s.files) task.files.emplace_back(file);
-  const std::filesystem::path work_dir =
-      s.work_dir.empty() ? std::filesystem::path("mat-runs") / task.id : std::filesystem::path(s.work_dir);
-  const std::filesystem::path out = s.out.empty() ? work_dir / "trajectory.json" : std::filesystem::path(s.out);
+  const std::filesystem::path work_dir = s.work_dir.empty()
+                                             ? std::filesystem::path("mat-runs") / task.id
+                                             : std::filesystem::path(s.work_dir);
+  const std::filesystem::path out =
+      s.out.empty() ? work_dir / "trajectory.json" : std::filesystem::path(s.out);
 
   TerminalObserver observer(stdout, ::isatty(STDOUT_FILENO) != 0);
   const agent::Trajectory t = agent.run(task, work_dir, s.quiet ? nullptr : &observer);
@@ -120,24 +123,33 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-m,--model", settings->model, "Model name at the endpoint")
       ->envname("MAT_MODEL")
       ->required();
-  cmd->add_option("--base-url", settings->base_url, "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
-  cmd->add_option("-o,--out", settings->out, "Where to write the trajectory record (default: WORKDIR/trajectory.json)");
-  cmd->add_option("--workdir", settings->work_dir, "The run's working directory (default: mat-runs/RUN_ID)");
+  cmd->add_option("--base-url", settings->base_url,
+                  "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
+  cmd->add_option("-o,--out", settings->out,
+                  "Where to write the trajectory record (default: WORKDIR/trajectory.json)");
+  cmd->add_option("--workdir", settings->work_dir,
+                  "The run's working directory (default: mat-runs/RUN_ID)");
   cmd->add_option("--prompt-template", settings->prompt_template,
                   "A prompt template file to use instead of the built-in t3-v1")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-steps", settings->max_steps, "Steps before the run is cut off")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--max-errors", settings->max_errors, "Consecutive failed steps before the run is cut off")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-errors", settings->max_errors,
+                  "Consecutive failed steps before the run is cut off")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", settings->temperature, "Sampling temperature");
   cmd->add_option("--top-p", settings->top_p, "Nucleus sampling mass");
   cmd->add_option("--max-tokens", settings->max_tokens, "Tokens per model reply");
   cmd->add_option("--seed", settings->seed, "Sampling seed (where the server supports it)");
-  cmd->add_option("--image-max-side", settings->image_max_side, "Downscale images larger than this (pixels)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--image-max-side", settings->image_max_side,
+                  "Downscale images larger than this (pixels)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--step-timeout", settings->step_timeout_s, "Wall-clock seconds per code step")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-stream", settings->no_stream, "Wait for whole replies instead of streaming");
   cmd->add_flag("-q,--quiet", settings->quiet, "Print only the final answer");
   cmd->add_flag("--unsafe-no-sandbox", settings->unsafe_no_sandbox,

@@ -72,7 +72,8 @@ void add_tool_commands(CLI::App& app, int& exit_code) {
   list->callback([as_json, &exit_code] { exit_code = list_tools(*as_json); });
 
   auto name = std::make_shared<std::string>();
-  CLI::App* one = app.add_subcommand("tool", "Run one tool directly: mat tool NAME --ARG VALUE ...");
+  CLI::App* one =
+      app.add_subcommand("tool", "Run one tool directly: mat tool NAME --ARG VALUE ...");
   one->add_option("name", *name, "The tool's name (see `mat tools`)")->required();
   one->allow_extras();
   one->prefix_command();

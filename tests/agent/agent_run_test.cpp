@@ -8,6 +8,7 @@
 
 #include "mat/agent/agent.h"
 #include "mat/llm/openai_client.h"
+#include "mat/tools/final_answer.h"
 #include "support/fake_openai_server.h"
 #include "support/temp_dir.h"
 
@@ -30,15 +31,20 @@ class AddTool : public tools::Tool {
   }
 
  private:
-  tools::ToolSpec spec_{"add", "Adds two numbers.",
+  tools::ToolSpec spec_{"add",
+                        "Adds two numbers.",
                         {{"a", tools::ValueType::kNumber, "first", false, nullptr},
                          {"b", tools::ValueType::kNumber, "second", false, nullptr}},
-                        tools::ValueType::kNumber, false};
+                        tools::ValueType::kNumber,
+                        false};
 };
 
 class TokenRecorder : public RunObserver {
  public:
-  void on_model_token(std::string_view piece) override { text += piece; ++pieces; }
+  void on_model_token(std::string_view piece) override {
+    text += piece;
+    ++pieces;
+  }
   std::string text;
   int pieces = 0;
 };
@@ -66,10 +72,12 @@ class AgentRun : public ::testing::Test {
   }
 
   Trajectory run_against(const std::string& base_url, const std::string& task,
-                         std::vector<std::filesystem::path> files, RunObserver* observer = nullptr) {
+                         std::vector<std::filesystem::path> files,
+                         RunObserver* observer = nullptr) {
     llm::OpenAIChatModel model(config(base_url));
     Agent agent(model, registry_, PromptTemplate::builtin(), options_);
-    return agent.run({.id = "test-run", .text = task, .files = std::move(files)}, work_dir(), observer);
+    return agent.run({.id = "test-run", .text = task, .files = std::move(files)}, work_dir(),
+                     observer);
   }
 
   std::filesystem::path work_dir() const { return dir_.path() / "run"; }
@@ -133,7 +141,8 @@ TEST_F(AgentRun, TwoStepsEndingInFinalAnswer) {
   EXPECT_EQ(first["messages"][0]["role"], "system");
   EXPECT_EQ(message_text(0, 1), "Task: What is six times seven?");
   EXPECT_THAT(first["stop"].dump(), HasSubstr("<end_action>"));
-  EXPECT_EQ(message_text(1, -2), "Thought: Compute it.\nCode:\n```py\nx = 6 * 7\nprint(x)\n```<end_action>");
+  EXPECT_EQ(message_text(1, -2),
+            "Thought: Compute it.\nCode:\n```py\nx = 6 * 7\nprint(x)\n```<end_action>");
   EXPECT_EQ(message_text(1, -1), "[OUTPUT OF STEP 0] Observation:\n42\n");
 }
 
@@ -147,7 +156,8 @@ TEST_F(AgentRun, ParseErrorThenRecovery) {
   ASSERT_TRUE(t.steps[0].error);
   EXPECT_THAT(*t.steps[0].error, HasSubstr("no code block"));
   EXPECT_EQ(message_text(1, -2), "The answer is obviously 5.");
-  EXPECT_THAT(message_text(1, -1), HasSubstr("[OUTPUT OF STEP 0] Error: Your reply has no code block"));
+  EXPECT_THAT(message_text(1, -1),
+              HasSubstr("[OUTPUT OF STEP 0] Error: Your reply has no code block"));
 }
 
 TEST_F(AgentRun, ExceptionThenRecovery) {
@@ -211,8 +221,9 @@ TEST_F(AgentRun, ToolCallFromPythonReachesTheHost) {
 
 TEST_F(AgentRun, AttachedImageArrivesAsAnImagePartOnEveryStep) {
   const auto image = write_png("photo.png", 16);
-  server_.enqueue(ScriptedReply::text(step_reply("Check.", "import os.path") ));
-  server_.enqueue(ScriptedReply::text(step_reply("Read it.", "from PIL import Image\nprint(Image.open('photo.png').size)")));
+  server_.enqueue(ScriptedReply::text(step_reply("Check.", "import os.path")));
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Read it.", "from PIL import Image\nprint(Image.open('photo.png').size)")));
   server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='red')")));
   const Trajectory t = run("What colour is the photo?", {image});
   EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer);

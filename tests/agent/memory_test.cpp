@@ -57,7 +57,8 @@ TEST(Memory, RendersTheDocumentedTurnStructure) {
   EXPECT_TRUE(messages[3].parts[1].is_image());
   // An unparseable reply is shown as written, followed by the error.
   EXPECT_EQ(messages[4].joined_text(), "I think it is 3.");
-  EXPECT_THAT(messages[5].joined_text(), HasSubstr("[OUTPUT OF STEP 1] Error: Your reply has no code block."));
+  EXPECT_THAT(messages[5].joined_text(),
+              HasSubstr("[OUTPUT OF STEP 1] Error: Your reply has no code block."));
   // Rendering again reuses the encodings instead of encoding again.
   const auto again = render_messages("SYSTEM", two_step_trajectory(), dir.path(), images);
   EXPECT_EQ(again[1].parts[1].image, messages[1].parts[1].image);

@@ -27,7 +27,8 @@ std::string error(std::string_view raw) {
 }
 
 TEST(Parser, CanonicalStep) {
-  const ParsedStep step = parsed("Thought: I will add.\nCode:\n```py\nx = 1 + 1\nprint(x)\n```<end_action>");
+  const ParsedStep step =
+      parsed("Thought: I will add.\nCode:\n```py\nx = 1 + 1\nprint(x)\n```<end_action>");
   EXPECT_EQ(step.thought, "I will add.");
   EXPECT_EQ(step.code, "x = 1 + 1\nprint(x)");
 }
@@ -45,8 +46,8 @@ TEST(Parser, ToleratesAMissingClosingFenceAtTheEndMarker) {
 }
 
 TEST(Parser, IgnoresWhatTheModelWroteAfterTheEndMarker) {
-  const ParsedStep step =
-      parsed("Thought: a\nCode:\n```py\nprint(1)\n```<end_action>\nObservation: 1\n```py\nprint(9)\n```");
+  const ParsedStep step = parsed(
+      "Thought: a\nCode:\n```py\nprint(1)\n```<end_action>\nObservation: 1\n```py\nprint(9)\n```");
   EXPECT_EQ(step.code, "print(1)");
 }
 

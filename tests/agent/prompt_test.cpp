@@ -37,7 +37,8 @@ TEST(Prompt, UserTemplateGetsAContentVersion) {
   EXPECT_EQ(a.version.rfind("file:mine.txt@", 0), 0u);
   std::ofstream(dir.path() / "mine.txt") << "Other tools:\n{{tools}}\n{{authorized_imports}}\n";
   EXPECT_NE(PromptTemplate::from_file(dir.path() / "mine.txt").version, a.version);
-  EXPECT_THAT(render_system_prompt(a, tools::builtin_registry(), {"re"}), HasSubstr("Imports: re\n"));
+  EXPECT_THAT(render_system_prompt(a, tools::builtin_registry(), {"re"}),
+              HasSubstr("Imports: re\n"));
 }
 
 TEST(Prompt, UserTemplateWithoutPlaceholdersIsRejected) {

@@ -14,6 +14,7 @@ namespace mat {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::ScriptedReply;
 
 struct Outcome {
@@ -30,7 +31,8 @@ Outcome mat(const std::string& args, const std::string& env = "") {
   Outcome outcome;
   FILE* pipe = ::popen(command.c_str(), "r");
   std::array<char, 4096> buffer{};
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) outcome.output.append(buffer.data(), n);
+  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    outcome.output.append(buffer.data(), n);
   const int status = ::pclose(pipe);
   outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   outcome.output += core::read_file(stderr_file);
@@ -52,6 +54,8 @@ TEST(Cli, RunWithoutAnEndpointSaysWhatToSet) {
 TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
   testing::TempDir dir;
   testing::FakeOpenAIServer server;
+  // The retry after the 429 is logged: on stderr, never between the run and its answer line.
+  server.enqueue(ScriptedReply::error(429, "slow down", {{"Retry-After", "0"}}));
   server.enqueue(ScriptedReply::text("Thought: easy\nCode:\n```py\nfinal_answer(answer=2)\n```"));
   const std::string out = (dir.path() / "run.json").string();
   const std::string stdout_file = (dir.path() / "stdout.txt").string();
@@ -59,7 +63,11 @@ TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
                             (dir.path() / "work").string() + " >" + stdout_file,
                         "OPENAI_BASE_URL=" + server.base_url());
   EXPECT_EQ(o.exit_code, 0) << o.output;
-  EXPECT_EQ(last_stdout_line(core::read_file(stdout_file)), "Final answer: 2");
+  const std::string stdout_text = core::read_file(stdout_file);
+  EXPECT_EQ(last_stdout_line(stdout_text), "Final answer: 2");
+  EXPECT_THAT(stdout_text, HasSubstr("final_answer(answer=2)"));  // the step was shown
+  EXPECT_THAT(stdout_text, Not(HasSubstr("retrying")));
+  EXPECT_THAT(o.output, HasSubstr("retrying"));
   const core::Json record = core::read_json_file(out);
   EXPECT_EQ(record["end_reason"], "final_answer");
   EXPECT_EQ(record["model"]["name"], "qwen2-vl-7b");
@@ -84,7 +92,8 @@ TEST(Cli, ToolsAndTool) {
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_THAT(o.output, HasSubstr("final_answer"));
   o = mat("tools --json");
-  EXPECT_EQ(core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1))[0]["name"], "final_answer");
+  EXPECT_EQ(core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1))[0]["name"],
+            "final_answer");
   o = mat("tool final_answer --answer 42");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(o.output, "42\n");

@@ -20,8 +20,8 @@ std::string_view role_name(Role role);  // "system", "user", "assistant"
 // One part of a message. Images are shared, not copied: a run encodes each image once and every
 // message that shows it points at the same encoding.
 struct ContentPart {
-  std::string text;                                   // used when image is null
-  std::shared_ptr<const core::EncodedImage> image;    // non-null for an image part
+  std::string text;                                 // used when image is null
+  std::shared_ptr<const core::EncodedImage> image;  // non-null for an image part
 
   static ContentPart from_text(std::string text) { return {std::move(text), nullptr}; }
   static ContentPart from_image(std::shared_ptr<const core::EncodedImage> image) {
@@ -42,7 +42,7 @@ struct ChatMessage {
 };
 
 struct GenerationParams {
-  std::vector<std::string> stop;        // generation ends before any of these
+  std::vector<std::string> stop;  // generation ends before any of these
   std::optional<double> temperature;
   std::optional<double> top_p;
   std::optional<int> max_tokens;
@@ -55,11 +55,11 @@ struct Usage {
 };
 
 struct ChatResult {
-  std::string text;            // the generated text (stop sequence not included)
-  std::string finish_reason;   // "stop", "length", ... as the backend reports it
+  std::string text;           // the generated text (stop sequence not included)
+  std::string finish_reason;  // "stop", "length", ... as the backend reports it
   Usage usage;
-  double latency_ms = 0;       // wall time of the whole request, retries included
-  int attempts = 1;            // how many HTTP attempts it took
+  double latency_ms = 0;  // wall time of the whole request, retries included
+  int attempts = 1;       // how many HTTP attempts it took
 };
 
 // Who the model is, for the trajectory record.

@@ -1,1 +1,224 @@
-// placeholder: being written
+#include "mat/llm/openai_client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "mat/core/http.h"
+#include "mat/llm/openai_wire.h"
+#include "mat/llm/retry.h"
+
+namespace mat::llm {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+// An attempt that failed in a way another attempt may fix.
+struct TransientFailure {
+  int status = 0;      // 0 when no HTTP response arrived
+  std::string what;    // what went wrong, naming the server
+  std::string advice;  // what to do once the retries have run out
+  std::optional<milliseconds> retry_after;
+};
+
+using AttemptOutcome = std::variant<ChatResult, TransientFailure>;
+
+std::string server_at(const OpenAIConfig& config) {
+  return "the model server at " + config.base_url;
+}
+
+std::string status_text(const core::HttpResponse& response) {
+  const std::string message = server_error_message(response.body);
+  return "HTTP " + std::to_string(response.status) + (message.empty() ? "" : ": " + message);
+}
+
+core::HttpRequest make_request(const OpenAIConfig& config, const std::vector<ChatMessage>& messages,
+                               const GenerationParams& params) {
+  core::HttpRequest request;
+  request.method = "POST";
+  request.url = config.base_url + "/chat/completions";
+  request.headers = {{"Content-Type", "application/json"},
+                     {"Accept", config.stream ? "text/event-stream" : "application/json"}};
+  if (!config.api_key.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + config.api_key);
+  }
+  // Text from tools or files may hold invalid UTF-8: send U+FFFD rather than fail the request.
+  request.body = build_chat_request_body(config.model, messages, params, config.stream)
+                     .dump(-1, ' ', false, core::Json::error_handler_t::replace);
+  request.connect_timeout = config.connect_timeout;
+  request.timeout = config.request_timeout;
+  return request;
+}
+
+TransientFailure transport_failure(const OpenAIConfig& config,
+                                   const core::HttpTransportError& error) {
+  if (error.timed_out()) {
+    return {0, server_at(config) + " did not answer in time (" + error.cause() + ")",
+            "it may be overloaded or the reply too long; try again later or raise the request "
+            "timeout",
+            std::nullopt};
+  }
+  return {0, "cannot reach " + server_at(config) + " (" + error.cause() + ")",
+          "is it running? Set OPENAI_BASE_URL to its address (for example "
+          "http://127.0.0.1:8000/v1)",
+          std::nullopt};
+}
+
+TransientFailure status_failure(const OpenAIConfig& config, const core::HttpResponse& response) {
+  TransientFailure failure{
+      response.status, server_at(config) + " answered " + status_text(response),
+      "it is overloaded or failing; try again later or check its logs", std::nullopt};
+  if (response.status == 429) {
+    failure.advice =
+        "the rate limit or quota is exhausted; wait before trying again, send fewer requests at "
+        "once, or check the account's quota";
+  }
+  if (const auto retry_after = response.header("retry-after")) {
+    failure.retry_after = parse_retry_after(*retry_after, std::chrono::system_clock::now());
+  }
+  return failure;
+}
+
+// The error for a status that will fail the same way however often it is retried.
+ModelError rejection(const OpenAIConfig& config, const core::HttpResponse& response) {
+  const std::string status = status_text(response);
+  std::string message;
+  if (response.status == 401 || response.status == 403) {
+    message = config.api_key.empty()
+                  ? server_at(config) + " requires an API key and none was set (" + status +
+                        "): set OPENAI_API_KEY"
+                  : server_at(config) + " rejected the API key (" + status +
+                        "): set OPENAI_API_KEY to a valid key for this server";
+  } else if (response.status == 404) {
+    message = "model '" + config.model + "' not found at " + config.base_url + " (" + status +
+              "): check the name against GET " + config.base_url +
+              "/models, and that OPENAI_BASE_URL points at the right server";
+  } else {
+    message = server_at(config) + " rejected the request for model '" + config.model + "' (" +
+              status +
+              "): the request does not suit this server; often the conversation is too long for "
+              "the model's context or a parameter is out of the range it accepts";
+  }
+  return ModelError(message, response.status, false);
+}
+
+ModelError malformed(const OpenAIConfig& config, int status, const MalformedResponse& error) {
+  return ModelError(server_at(config) + " sent a reply that is not a chat completion (" +
+                        error.what() +
+                        "): check that OPENAI_BASE_URL points at an OpenAI-compatible API (it "
+                        "usually ends in /v1)",
+                    status, false);
+}
+
+ChatResult read_whole_reply(const core::HttpResponse& response, const TokenCallback& on_token) {
+  ChatResult result = parse_chat_completion(response.body);
+  if (on_token && !result.text.empty()) on_token(result.text);
+  return result;
+}
+
+AttemptOutcome attempt_chat(const OpenAIConfig& config, const core::HttpRequest& request,
+                            const TokenCallback& on_token) {
+  ChatStreamReader reader(on_token);
+  core::HttpResponse response;
+  try {
+    if (config.stream) {
+      response = core::send_http(request,
+                                 [&reader](std::string_view piece) { return reader.feed(piece); });
+    } else {
+      response = core::send_http(request);
+    }
+  } catch (const core::HttpTransportError& error) {
+    if (reader.delivered_text()) {
+      throw ModelError("the connection to " + server_at(config) +
+                           " broke after part of the reply was streamed (" + error.cause() +
+                           "); not retried because that text was already shown: run the request "
+                           "again",
+                       0, true);
+    }
+    return transport_failure(config, error);
+  } catch (const MalformedResponse& error) {
+    throw malformed(config, 200, error);
+  }
+
+  if (response.status < 200 || response.status >= 300) {
+    if (is_retryable_status(response.status)) return status_failure(config, response);
+    throw rejection(config, response);
+  }
+  if (config.stream && reader.server_error()) {
+    throw ModelError(server_at(config) +
+                         " reported an error while streaming the reply: " + *reader.server_error(),
+                     response.status, false);
+  }
+  try {
+    return config.stream ? reader.finish() : read_whole_reply(response, on_token);
+  } catch (const MalformedResponse& error) {
+    throw malformed(config, response.status, error);
+  }
+}
+
+std::string attempts_text(int attempts) {
+  return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+}
+
+}  // namespace
+
+OpenAIConfig OpenAIConfig::from_env() {
+  OpenAIConfig config;
+  if (const char* base_url = std::getenv("OPENAI_BASE_URL"); base_url && *base_url) {
+    config.base_url = base_url;
+  }
+  if (const char* api_key = std::getenv("OPENAI_API_KEY"); api_key) config.api_key = api_key;
+  return config;
+}
+
+OpenAIChatModel::OpenAIChatModel(OpenAIConfig config) : config_(std::move(config)) {
+  while (config_.base_url.ends_with('/')) config_.base_url.pop_back();
+  if (!config_.base_url.starts_with("http://") && !config_.base_url.starts_with("https://")) {
+    throw core::Error("the model server address '" + config_.base_url +
+                      "' is not an http:// or https:// URL: set OPENAI_BASE_URL to one, for "
+                      "example https://api.openai.com/v1");
+  }
+  if (config_.model.empty()) {
+    throw core::Error("no model name was given for the model server at " + config_.base_url +
+                      ": name one of the models it lists at GET " + config_.base_url + "/models");
+  }
+  config_.max_retries = std::max(config_.max_retries, 0);
+}
+
+ChatResult OpenAIChatModel::chat(const std::vector<ChatMessage>& messages,
+                                 const GenerationParams& params, const TokenCallback& on_token) {
+  const auto started = std::chrono::steady_clock::now();
+  const core::HttpRequest request = make_request(config_, messages, params);
+  const BackoffPolicy backoff{config_.initial_backoff, config_.max_backoff};
+  const int max_attempts = config_.max_retries + 1;
+  for (int attempt = 1;; ++attempt) {
+    AttemptOutcome outcome = attempt_chat(config_, request, on_token);
+    if (auto* result = std::get_if<ChatResult>(&outcome)) {
+      result->attempts = attempt;
+      result->latency_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
+      return std::move(*result);
+    }
+    const auto& failure = std::get<TransientFailure>(outcome);
+    if (attempt >= max_attempts) {
+      throw ModelError(failure.what + " after " + attempts_text(attempt) + ": " + failure.advice,
+                       failure.status, true);
+    }
+    const milliseconds wait = failure.retry_after
+                                  ? std::min(*failure.retry_after, config_.max_backoff)
+                                  : backoff_delay(backoff, attempt - 1);
+    spdlog::warn("model request failed: {}; retrying in {} ms (attempt {} of {})", failure.what,
+                 wait.count(), attempt + 1, max_attempts);
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+}  // namespace mat::llm

@@ -1,0 +1,47 @@
+// The ChatModel of any OpenAI-compatible server (OpenAI, vLLM, SGLang, llama-server, Ollama,
+// LM Studio, `mat serve`): POST {base_url}/chat/completions, streamed or whole, with retries.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "mat/llm/chat_model.h"
+
+namespace mat::llm {
+
+struct OpenAIConfig {
+  std::string base_url = "https://api.openai.com/v1";  // up to and including the version, "/v1"
+  std::string api_key;  // sent as "Authorization: Bearer <key>" when non-empty
+  std::string model;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{600'000};  // one attempt, whole reply
+  int max_retries = 5;  // attempts after the first, for transient failures only
+  std::chrono::milliseconds initial_backoff{500};
+  std::chrono::milliseconds max_backoff{30'000};  // also caps a server's Retry-After
+  bool stream = true;
+
+  // The defaults, with base_url from OPENAI_BASE_URL and api_key from OPENAI_API_KEY when those
+  // are set. The model is left for the caller to choose.
+  static OpenAIConfig from_env();
+};
+
+// Retries 408, 429, 5xx and transport failures (connection refused, timeouts) with exponential
+// backoff and full jitter, or after the server's Retry-After; other failures throw at once. A
+// streamed reply that breaks after text reached `on_token` is not retried. Every failure throws
+// ModelError with a message naming the server and what to do. Safe for concurrent chat() calls.
+class OpenAIChatModel : public ChatModel {
+ public:
+  // Throws core::Error when the config has no model or its base URL is not http(s).
+  explicit OpenAIChatModel(OpenAIConfig config);
+
+  ChatResult chat(const std::vector<ChatMessage>& messages, const GenerationParams& params,
+                  const TokenCallback& on_token = {}) override;
+  ModelIdentity identity() const override { return {"openai", config_.model, std::nullopt}; }
+  const OpenAIConfig& config() const { return config_; }
+
+ private:
+  OpenAIConfig config_;
+};
+
+}  // namespace mat::llm

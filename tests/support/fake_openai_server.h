@@ -1,0 +1,65 @@
+// A fake OpenAI-compatible server for tests: answers POST /v1/chat/completions with scripted
+// replies (whole or streamed as server-sent events, errors, garbage), records the request
+// bodies it received, and lists one model at GET /v1/models.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mat/core/json.h"
+
+namespace mat::testing {
+
+struct ScriptedReply {
+  int status = 200;
+  std::string content;  // the assistant's text for a 200 reply (the error message otherwise)
+  std::string finish_reason = "stop";
+  int prompt_tokens = 11;
+  int completion_tokens = 7;
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Retry-After", "0"}
+  std::string raw_body;  // when non-empty, sent verbatim with `status` instead (errors, garbage)
+  std::chrono::milliseconds delay{0};  // waited before answering (to provoke timeouts)
+  bool cut_stream = false;  // a streamed reply: drop the connection after the first text chunk
+
+  static ScriptedReply text(std::string content);
+  // An OpenAI-style error body: {"error": {"message": message, "type": ..., "code": status}}.
+  static ScriptedReply error(int status, std::string message,
+                             std::vector<std::pair<std::string, std::string>> headers = {});
+};
+
+class FakeOpenAIServer {
+ public:
+  // Listens on 127.0.0.1 at a free port, serving on a background thread; ready on return.
+  // Throws core::Error when no port can be bound.
+  FakeOpenAIServer();
+  ~FakeOpenAIServer();  // stops serving and joins the thread
+  FakeOpenAIServer(const FakeOpenAIServer&) = delete;
+  FakeOpenAIServer& operator=(const FakeOpenAIServer&) = delete;
+
+  std::string base_url() const;  // "http://127.0.0.1:<port>/v1"
+
+  // Replies are served in the order enqueued, one per chat request. With none left the server
+  // answers 500 with the error message "fake server: no scripted reply left".
+  void enqueue(ScriptedReply reply);
+
+  // The JSON bodies of the chat requests received so far, in order (a body that was not JSON is
+  // recorded as a JSON string holding it).
+  std::vector<core::Json> requests() const;
+  std::size_t request_count() const;
+  // The value of header `name` in each chat request received, in order ("" where absent).
+  std::vector<std::string> header_values(const std::string& name) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A base URL where nothing listens (that of a server that has just stopped), for tests of an
+// unreachable model server.
+std::string unreachable_base_url();
+
+}  // namespace mat::testing
