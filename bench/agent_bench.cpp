@@ -34,8 +34,10 @@ void BM_Run(benchmark::State& state) {
       server.enqueue(testing::ScriptedReply::text(
           "Thought: step\nCode:\n```py\nv = " + std::to_string(i) + "\nprint(v)\n```"));
     }
-    server.enqueue(testing::ScriptedReply::text("Thought: end\nCode:\n```py\nfinal_answer(answer=1)\n```"));
-    const agent::Trajectory t = agent.run({.id = "bench", .text = "Count.", .files = {}}, dir.path());
+    server.enqueue(
+        testing::ScriptedReply::text("Thought: end\nCode:\n```py\nfinal_answer(answer=1)\n```"));
+    const agent::Trajectory t =
+        agent.run({.id = "bench", .text = "Count.", .files = {}}, dir.path());
     if (!t.succeeded()) state.SkipWithError(("run failed: " + t.end_reason).c_str());
   }
   state.counters["steps"] = steps;

@@ -241,6 +241,17 @@ TEST_F(AgentRun, AttachedImageArrivesAsAnImagePartOnEveryStep) {
   EXPECT_THAT(message_text(0, 1), HasSubstr("- photo.png"));
 }
 
+TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
+  const auto notes = dir_.path() / "notes.txt";
+  std::ofstream(notes) << "secret 17";
+  std::filesystem::permissions(notes, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  server_.enqueue(ScriptedReply::text(step_reply("Read.", "print(open('notes.txt').read())")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=17)")));
+  const Trajectory t = run("What number is in the notes?", {notes});
+  EXPECT_EQ(t.steps[0].observation, "secret 17\n");
+  EXPECT_EQ(t.files[0].type, "txt");
+}
+
 TEST_F(AgentRun, SavedImagesAreShownWithTheObservation) {
   server_.enqueue(ScriptedReply::text(step_reply(
       "Draw.", "from PIL import Image\nImage.new('RGB', (8, 8), 'blue').save('chart.png')")));

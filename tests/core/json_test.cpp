@@ -17,7 +17,8 @@ TEST(JsonFile, RoundTripsAndLeavesNoTemporaryFiles) {
   EXPECT_EQ(read_json_file(dir.path() / "x.json"), value);
   EXPECT_EQ(read_json_file(dir.path() / "x.json").begin().key(), "b");  // order kept
   int files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    ++files;
   EXPECT_EQ(files, 1);
 }
 

@@ -18,7 +18,8 @@ class EchoTool : public Tool {
   ToolSpec spec_;
 };
 
-ToolInput input(std::string name, ValueType type, bool optional = false, core::Json fallback = nullptr) {
+ToolInput input(std::string name, ValueType type, bool optional = false,
+                core::Json fallback = nullptr) {
   return {std::move(name), type, "an input", optional, std::move(fallback)};
 }
 
@@ -56,13 +57,16 @@ TEST(ToolRegistry, FillsDefaultsAndAcceptsWholeFloatsAsIntegers) {
 
 TEST(ToolRegistry, RejectsBadArgumentsWithActionableMessages) {
   const ToolRegistry registry = registry_with_crop();
-  EXPECT_THAT(error_of(registry, {{"image", "a.png"}}), HasSubstr("missing the required argument 'size'"));
+  EXPECT_THAT(error_of(registry, {{"image", "a.png"}}),
+              HasSubstr("missing the required argument 'size'"));
   EXPECT_THAT(error_of(registry, {{"image", "a.png"}, {"size", "big"}}),
               HasSubstr("'size' must be an integer, got str"));
-  EXPECT_THAT(error_of(registry, {{"image", "a.png"}, {"size", 2.5}}), HasSubstr("must be an integer"));
+  EXPECT_THAT(error_of(registry, {{"image", "a.png"}, {"size", 2.5}}),
+              HasSubstr("must be an integer"));
   EXPECT_THAT(error_of(registry, {{"image", "a.png"}, {"size", 1}, {"zoom", 2}}),
               HasSubstr("unexpected argument 'zoom'"));
-  EXPECT_THAT(error_of(registry, {{"image", 7}, {"size", 1}}), HasSubstr("Usage: crop(image: image"));
+  EXPECT_THAT(error_of(registry, {{"image", 7}, {"size", 1}}),
+              HasSubstr("Usage: crop(image: image"));
   EXPECT_THAT(error_of(registry, core::Json::array({1, 2})), HasSubstr("keyword arguments"));
 }
 

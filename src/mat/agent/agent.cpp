@@ -36,8 +36,9 @@ std::string best_answer_prompt(std::string_view end_reason) {
   const std::string why = end_reason == end_reason::kMaxSteps
                               ? "You have used all the steps allowed for this task."
                               : "Your last steps all failed, so the run was stopped.";
-  return why + " Based on everything above, reply now with your best final answer to the task, as "
-               "plain text, without code.";
+  return why +
+         " Based on everything above, reply now with your best final answer to the task, as "
+         "plain text, without code.";
 }
 
 // The state of one run: its record, its sandbox and the encodings of its images.
@@ -89,9 +90,10 @@ class Run {
       box.tools.push_back({tool->spec().name, tool->spec().input_names()});
     }
     try {
-      sandbox_ = std::make_unique<sandbox::Sandbox>(std::move(box), [this](const std::string& name, const core::Json& args) {
-        return call_tool(name, args);
-      });
+      sandbox_ = std::make_unique<sandbox::Sandbox>(
+          std::move(box), [this](const std::string& name, const core::Json& args) {
+            return call_tool(name, args);
+          });
     } catch (const std::exception& e) {
       return end(end_reason::kSandboxError, e.what());
     }
@@ -185,20 +187,23 @@ class Run {
         step.images.push_back(snapshot_image(artifact, work_dir_, step.index));
         *step.observation += "\n[image " + relative.string() + " is shown below]";
       } catch (const std::exception& e) {
-        *step.observation += "\n[image " + relative.string() + " cannot be shown: " + e.what() + "]";
+        *step.observation +=
+            "\n[image " + relative.string() + " cannot be shown: " + e.what() + "]";
       }
     }
   }
 
   llm::ChatResult ask_model(const std::vector<llm::ChatMessage>& messages,
                             const llm::GenerationParams& params) {
-    return model_.chat(messages, params, [this](std::string_view piece) { observer_.on_model_token(piece); });
+    return model_.chat(messages, params,
+                       [this](std::string_view piece) { observer_.on_model_token(piece); });
   }
 
   // A limit ended the run: ask once more for the best answer from what the memory holds.
   void cut_off(const char* reason) {
     observer_.on_limit_reached(reason);
-    std::vector<llm::ChatMessage> messages = render_messages(system_prompt_, t_, work_dir_, images_);
+    std::vector<llm::ChatMessage> messages =
+        render_messages(system_prompt_, t_, work_dir_, images_);
     messages.push_back(llm::ChatMessage::text(llm::Role::kUser, best_answer_prompt(reason)));
     llm::GenerationParams params = options_.generation;
     try {
@@ -249,12 +254,14 @@ Agent::Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptT
              AgentOptions options)
     : model_(model), registry_(registry), prompt_(std::move(prompt)), options_(std::move(options)) {
   if (options_.max_steps < 1) throw core::Error("max steps must be at least 1");
-  if (options_.max_consecutive_errors < 1) throw core::Error("max consecutive errors must be at least 1");
+  if (options_.max_consecutive_errors < 1)
+    throw core::Error("max consecutive errors must be at least 1");
 }
 
 Trajectory Agent::run(const Task& task, const fs::path& work_dir, RunObserver* observer) {
   RunObserver silent;
-  return Run(model_, registry_, prompt_, options_, work_dir, observer ? *observer : silent).execute(task);
+  return Run(model_, registry_, prompt_, options_, work_dir, observer ? *observer : silent)
+      .execute(task);
 }
 
 }  // namespace mat::agent

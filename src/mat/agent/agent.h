@@ -21,9 +21,9 @@ namespace mat::agent {
 
 struct AgentOptions {
   int max_steps = 8;
-  int max_consecutive_errors = 5;  // paper: 5 when evaluating, 3 when generating data
-  int image_max_side = 1280;       // larger images are downscaled before they are sent
-  int max_images_per_step = 4;     // saved images shown with one observation
+  int max_consecutive_errors = 5;    // paper: 5 when evaluating, 3 when generating data
+  int image_max_side = 1280;         // larger images are downscaled before they are sent
+  int max_images_per_step = 4;       // saved images shown with one observation
   llm::GenerationParams generation;  // the step stop sequences are added to these
   sandbox::Limits limits;
   std::vector<std::string> allowed_imports;  // empty = sandbox::default_allowed_imports()

@@ -13,7 +13,8 @@ void append_images(llm::ChatMessage& message, const std::vector<std::string>& pa
                    const std::filesystem::path& work_dir, core::ImageCache& images) {
   for (const std::string& path : paths) {
     const std::filesystem::path p(path);
-    message.parts.push_back(llm::ContentPart::from_image(images.get(p.is_absolute() ? p : work_dir / p)));
+    message.parts.push_back(
+        llm::ContentPart::from_image(images.get(p.is_absolute() ? p : work_dir / p)));
   }
 }
 
@@ -50,7 +51,8 @@ std::vector<llm::ChatMessage> render_messages(const std::string& system_prompt,
   std::vector<llm::ChatMessage> messages;
   messages.push_back(llm::ChatMessage::text(llm::Role::kSystem, system_prompt));
 
-  llm::ChatMessage task = llm::ChatMessage::text(llm::Role::kUser, task_text(trajectory.task, trajectory.files));
+  llm::ChatMessage task =
+      llm::ChatMessage::text(llm::Role::kUser, task_text(trajectory.task, trajectory.files));
   std::vector<std::string> attached_images;
   for (const FileRef& file : trajectory.files) {
     if (file.type == "image") attached_images.push_back(file.path);

@@ -12,7 +12,8 @@ namespace {
 std::string trim(std::string_view text) {
   const auto not_space = [](unsigned char c) { return !std::isspace(c); };
   auto begin = std::find_if(text.begin(), text.end(), not_space);
-  auto end = std::find_if(text.rbegin(), std::string_view::reverse_iterator(begin), not_space).base();
+  auto end =
+      std::find_if(text.rbegin(), std::string_view::reverse_iterator(begin), not_space).base();
   return std::string(begin, end);
 }
 
@@ -22,8 +23,8 @@ std::string format_reminder() {
 }
 
 bool is_python_tag(std::string_view tag) {
-  static constexpr std::array<std::string_view, 6> kTags = {"", "py", "python", "python3",
-                                                            "py3", "tool_code"};
+  static constexpr std::array<std::string_view, 6> kTags = {"",        "py",  "python",
+                                                            "python3", "py3", "tool_code"};
   std::string lower(tag);
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -39,7 +40,8 @@ std::string_view before_end_marker(std::string_view raw) {
 std::string strip_thought_label(std::string_view text) {
   std::string thought = trim(text);
   constexpr std::string_view kLabel = "Thought:";
-  if (thought.rfind(kLabel, 0) == 0) thought = trim(std::string_view(thought).substr(kLabel.size()));
+  if (thought.rfind(kLabel, 0) == 0)
+    thought = trim(std::string_view(thought).substr(kLabel.size()));
   return thought;
 }
 
@@ -58,8 +60,8 @@ std::variant<ParsedStep, ParseError> parse_step(std::string_view raw) {
   }
   const std::string tag = trim(text.substr(open + 3, tag_end - open - 3));
   if (!is_python_tag(tag)) {
-    return ParseError{"Your code block is marked as '" + tag +
-                      "', but only Python runs here. " + format_reminder()};
+    return ParseError{"Your code block is marked as '" + tag + "', but only Python runs here. " +
+                      format_reminder()};
   }
   // A missing closing fence is tolerated: generation stops at the end marker, so the block is
   // complete even when the model put the marker right after the code.

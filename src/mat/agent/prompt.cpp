@@ -47,8 +47,9 @@ std::vector<std::string> step_stop_sequences() {
 PromptTemplate PromptTemplate::builtin(std::string_view version) {
   const std::string_view text = mat_embedded_prompt(std::string(version) + ".txt");
   if (text.empty()) {
-    throw core::Error("unknown prompt version '" + std::string(version) + "' (built in: " +
-                      std::string(kDefaultPromptVersion) + "); pass --prompt-template FILE for your own");
+    throw core::Error("unknown prompt version '" + std::string(version) +
+                      "' (built in: " + std::string(kDefaultPromptVersion) +
+                      "); pass --prompt-template FILE for your own");
   }
   return {std::string(version), std::string(text)};
 }

@@ -34,6 +34,10 @@ std::vector<FileRef> stage_files(const std::vector<fs::path>& files, const fs::p
                           work_dir.string() + "': " + ec.message());
       }
     }
+    // The sandboxed worker runs under another uid: make the copy readable whatever the
+    // original's mode was (a 0600 download would otherwise be invisible to the code).
+    fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
+                    fs::perm_options::add, ec);
     FileRef ref{name, file_type_of(file)};
     if (ref.type == "image") {
       try {
@@ -48,8 +52,9 @@ std::vector<FileRef> stage_files(const std::vector<fs::path>& files, const fs::p
 }
 
 std::string snapshot_image(const fs::path& image, const fs::path& work_dir, int step_index) {
-  const fs::path relative = fs::path(".mat") / "observations" /
-                            ("step-" + std::to_string(step_index) + "-" + image.filename().string());
+  const fs::path relative =
+      fs::path(".mat") / "observations" /
+      ("step-" + std::to_string(step_index) + "-" + image.filename().string());
   fs::create_directories(work_dir / relative.parent_path());
   fs::copy_file(image, work_dir / relative, fs::copy_options::overwrite_existing);
   return relative.string();

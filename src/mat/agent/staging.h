@@ -19,7 +19,7 @@ std::vector<FileRef> stage_files(const std::vector<std::filesystem::path>& files
 // Keeps a copy of an image the model is shown, under work_dir/.mat/, so the trajectory points
 // at exactly what the model saw even if its code overwrites the file later. Returns the copy's
 // path relative to work_dir.
-std::string snapshot_image(const std::filesystem::path& image, const std::filesystem::path& work_dir,
-                           int step_index);
+std::string snapshot_image(const std::filesystem::path& image,
+                           const std::filesystem::path& work_dir, int step_index);
 
 }  // namespace mat::agent

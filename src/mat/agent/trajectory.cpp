@@ -29,7 +29,8 @@ T required_field(const core::Json& json, const char* key, const char* record) {
   try {
     return json[key].get<T>();
   } catch (const core::Json::exception& e) {
-    throw core::Error(std::string(record) + " record field '" + key + "' has the wrong type: " + e.what());
+    throw core::Error(std::string(record) + " record field '" + key +
+                      "' has the wrong type: " + e.what());
   }
 }
 
@@ -40,7 +41,8 @@ std::string file_type_of(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   if (ext.empty()) return "file";
   ext.erase(0, 1);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext;
 }
 
@@ -49,12 +51,16 @@ std::string answer_text(const core::Json& value) {
 }
 
 core::Json Step::to_json() const {
-  return {{"index", index},       {"raw", raw},
-          {"thought", thought},   {"code", code},
+  return {{"index", index},
+          {"raw", raw},
+          {"thought", thought},
+          {"code", code},
           {"observation", optional_json(observation)},
           {"error", optional_json(error)},
-          {"images", images},     {"tokens_in", tokens_in},
-          {"tokens_out", tokens_out}, {"model_ms", model_ms},
+          {"images", images},
+          {"tokens_in", tokens_in},
+          {"tokens_out", tokens_out},
+          {"model_ms", model_ms},
           {"exec_ms", exec_ms}};
 }
 
@@ -76,7 +82,8 @@ Step Step::from_json(const core::Json& json) {
 
 core::Json Trajectory::to_json() const {
   core::Json files_json = core::Json::array();
-  for (const FileRef& file : files) files_json.push_back({{"path", file.path}, {"type", file.type}});
+  for (const FileRef& file : files)
+    files_json.push_back({{"path", file.path}, {"type", file.type}});
   core::Json steps_json = core::Json::array();
   for (const Step& step : steps) steps_json.push_back(step.to_json());
   core::Json best = nullptr;
@@ -91,7 +98,10 @@ core::Json Trajectory::to_json() const {
           {"files", std::move(files_json)},
           {"tools", tools},
           {"prompt_version", prompt_version},
-          {"model", {{"backend", model.backend}, {"name", model.name}, {"adapter", optional_json(model.adapter)}}},
+          {"model",
+           {{"backend", model.backend},
+            {"name", model.name},
+            {"adapter", optional_json(model.adapter)}}},
           {"steps", std::move(steps_json)},
           {"final_answer", optional_json(final_answer)},
           {"end_reason", end_reason},
@@ -110,7 +120,8 @@ Trajectory Trajectory::from_json(const core::Json& json) {
   t.id = required_field<std::string>(json, "id", "trajectory");
   t.task = required_field<std::string>(json, "task", "trajectory");
   for (const core::Json& file : json.value("files", core::Json::array())) {
-    t.files.push_back({required_field<std::string>(file, "path", "file"), file.value("type", "file")});
+    t.files.push_back(
+        {required_field<std::string>(file, "path", "file"), file.value("type", "file")});
   }
   t.tools = json.value("tools", std::vector<std::string>{});
   t.prompt_version = required_field<std::string>(json, "prompt_version", "trajectory");
@@ -127,8 +138,9 @@ Trajectory Trajectory::from_json(const core::Json& json) {
   t.error = optional_field<std::string>(json, "error");
   if (json.contains("best_answer_request") && json["best_answer_request"].is_object()) {
     const core::Json& best = json["best_answer_request"];
-    t.best_answer_request = BestAnswerRequest{best.value("raw", ""), best.value("tokens_in", 0),
-                                              best.value("tokens_out", 0), best.value("model_ms", 0.0)};
+    t.best_answer_request =
+        BestAnswerRequest{best.value("raw", ""), best.value("tokens_in", 0),
+                          best.value("tokens_out", 0), best.value("model_ms", 0.0)};
   }
   t.started_at = json.value("started_at", "");
   t.wall_ms = json.value("wall_ms", 0.0);

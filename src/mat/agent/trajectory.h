@@ -17,17 +17,18 @@ struct FileRef {
   std::string type;  // "image", "pdf", "xlsx", ... (see file_type_of)
 };
 
-// "image" for image extensions, otherwise the lower-case extension without the dot ("file" if none).
+// "image" for image extensions, otherwise the lower-case extension without the dot ("file" if
+// none).
 std::string file_type_of(const std::filesystem::path& path);
 
 struct Step {
   int index = 0;
-  std::string raw;                        // the model's reply as generated
+  std::string raw;  // the model's reply as generated
   std::string thought;
-  std::string code;                       // empty when the reply could not be parsed
-  std::optional<std::string> observation; // what the code printed (or the no-output hint)
-  std::optional<std::string> error;       // parse error, exception, timeout, ...
-  std::vector<std::string> images;        // images shown to the model with the observation
+  std::string code;                        // empty when the reply could not be parsed
+  std::optional<std::string> observation;  // what the code printed (or the no-output hint)
+  std::optional<std::string> error;        // parse error, exception, timeout, ...
+  std::vector<std::string> images;         // images shown to the model with the observation
   int tokens_in = 0;
   int tokens_out = 0;
   double model_ms = 0;
@@ -66,9 +67,9 @@ struct Trajectory {
   std::string end_reason;
   std::optional<std::string> error;  // why the run failed, when it did
   std::optional<BestAnswerRequest> best_answer_request;
-  std::string started_at;            // ISO 8601, UTC
+  std::string started_at;  // ISO 8601, UTC
   double wall_ms = 0;
-  core::Json ground_truth;           // filled by the evaluator / pipeline
+  core::Json ground_truth;  // filled by the evaluator / pipeline
   core::Json verdicts = core::Json::object();
   core::Json source = core::Json::object();
 

@@ -30,9 +30,10 @@ std::string sniff_image_mime(std::string_view b) {
 
 bool has_image_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  static constexpr std::array kImageExtensions = {".png", ".jpg", ".jpeg", ".gif", ".webp",
-                                                  ".bmp", ".tif", ".tiff"};
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  static constexpr std::array kImageExtensions = {".png",  ".jpg", ".jpeg", ".gif",
+                                                  ".webp", ".bmp", ".tif",  ".tiff"};
   return std::find(kImageExtensions.begin(), kImageExtensions.end(), ext) != kImageExtensions.end();
 }
 

@@ -13,7 +13,7 @@ struct EncodedImage {
   std::string mime_type;         // "image/png", "image/jpeg", ...
   int width = 0;                 // size after any downscaling
   int height = 0;
-  std::string base64;            // the (possibly re-encoded) bytes
+  std::string base64;  // the (possibly re-encoded) bytes
 
   std::string data_url() const { return "data:" + mime_type + ";base64," + base64; }
 };

@@ -1,8 +1,9 @@
 #include "mat/core/json.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
-#include <unistd.h>
 
 #include "mat/core/error.h"
 
@@ -40,7 +41,8 @@ void write_json_file(const std::filesystem::path& path, const Json& value, int i
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot move '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
+  if (ec)
+    throw Error("cannot move '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
 }
 
 }  // namespace mat::core

@@ -1,1 +1,220 @@
-// placeholder: being written
+#include "mat/sandbox/sandbox.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+#include "mat/core/error.h"
+#include "mat/sandbox/artifacts.h"
+#include "mat/sandbox/isolation.h"
+#include "mat/sandbox/output_capture.h"
+#include "mat/sandbox/worker.h"
+
+// Generated from python/mat_sandbox/worker.py by mat_embed_text (cmake/embed.cmake).
+std::string_view mat_embedded_python(std::string_view name);
+
+namespace mat::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kStateLost =
+    "The Python interpreter was restarted, so all variables, imports and functions from earlier "
+    "steps are lost: import and recompute what you need again.";
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", static_cast<double>(duration.count()) / 1000.0);
+  return text;
+}
+
+// A private HOME/TMPDIR for a worker that runs without the sandbox's tmpfs.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "mat-sandbox-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw core::Error("cannot create a private temporary folder for the Python worker in " +
+                        fs::temp_directory_path().string() + ": " + std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+fs::path existing_directory(const fs::path& path) {
+  std::error_code error;
+  fs::create_directories(path, error);
+  fs::path canonical = fs::canonical(path, error);
+  if (error || !fs::is_directory(canonical)) {
+    throw core::Error("the sandbox's work dir '" + path.string() +
+                      "' is not a usable directory: " + error.message());
+  }
+  return canonical;
+}
+
+fs::path existing_path(const fs::path& path) {
+  std::error_code error;
+  fs::path canonical = fs::canonical(path, error);
+  if (error) {
+    throw core::Error("cannot give the sandbox read access to '" + path.string() +
+                      "': " + error.message() + "; attach only files that exist");
+  }
+  return canonical;
+}
+
+core::Json init_message(const Options& options, bool isolated) {
+  const Limits& limits = options.limits;
+  core::Json tools = core::Json::array();
+  for (const ToolBinding& tool : options.tools) {
+    tools.push_back({{"name", tool.name}, {"parameters", tool.parameters}});
+  }
+  return {{"op", "init"},
+          {"work_dir", options.work_dir.string()},
+          {"allowed",
+           options.allowed_imports.empty() ? default_allowed_imports() : options.allowed_imports},
+          {"tools", tools},
+          {"limits",
+           {{"cpu_seconds", limits.cpu_seconds},
+            {"address_space_bytes", limits.address_space_mb << 20},
+            {"file_size_bytes", limits.file_size_mb << 20},
+            // Without the sandbox the count would be the whole user's, not this worker's.
+            {"max_processes", isolated ? core::Json(limits.max_processes) : core::Json()}}},
+          {"contain_processes", isolated}};
+}
+
+}  // namespace
+
+const std::vector<std::string>& default_allowed_imports() {
+  static const std::vector<std::string> modules = {
+      // data, images, maths
+      "numpy", "pandas", "matplotlib", "PIL", "cv2", "sympy", "scipy", "openpyxl", "math", "cmath",
+      "statistics", "random", "decimal", "fractions", "numbers",
+      // text and formats
+      "re", "json", "csv", "xml", "html", "string", "textwrap", "unicodedata", "difflib", "base64",
+      "hashlib", "struct", "io", "zipfile", "gzip", "pathlib", "glob",
+      // the language
+      "collections", "itertools", "functools", "operator", "copy", "heapq", "bisect", "array",
+      "typing", "dataclasses", "enum", "pprint", "datetime", "time", "calendar", "warnings"};
+  return modules;
+}
+
+struct Sandbox::Impl {
+  Options options;
+  ToolHandler tools;
+  std::optional<WorkDirLease> lease;  // root host: the work dir lent to the worker's uid
+  std::optional<TempDir> home;        // without isolation: the worker's private HOME
+  WorkerLaunch launch;
+  core::Json init;
+  std::unique_ptr<Worker> worker;
+  int steps = 0;
+
+  void start_worker() { worker = std::make_unique<Worker>(launch, init); }
+
+  // After a timeout or a crash: a fresh worker for the next step. Returns a note for the model
+  // when even that failed (the next execute() tries again and throws if it still fails).
+  std::string restart_worker() {
+    worker.reset();
+    try {
+      start_worker();
+      return "";
+    } catch (const core::Error& e) {
+      return std::string(" Starting a fresh interpreter failed too: ") + e.what();
+    }
+  }
+};
+
+Sandbox::Sandbox(Options options, ToolHandler tools) : impl_(std::make_unique<Impl>()) {
+  Impl& s = *impl_;
+  const bool isolated = !options.unsafe_no_sandbox;
+  if (isolated) {
+    if (std::optional<std::string> problem = isolation_problem()) {
+      throw core::Error("cannot run model code in a sandbox: " + *problem +
+                        ". To run it without isolation (trusted code only), pass "
+                        "--unsafe-no-sandbox.");
+    }
+  }
+  options.work_dir = existing_directory(options.work_dir);
+  for (fs::path& path : options.readable_paths) path = existing_path(path);
+  s.options = std::move(options);
+  s.tools = std::move(tools);
+  s.launch = WorkerLaunch{.python = s.options.python,
+                          .worker_source = mat_embedded_python("worker.py"),
+                          .work_dir = s.options.work_dir,
+                          .readable_paths = s.options.readable_paths,
+                          .tmp_bytes = s.options.limits.file_size_mb << 20,
+                          .isolated = isolated,
+                          .run_as = std::nullopt,
+                          .home = {}};
+  if (isolated && ::geteuid() == 0) {
+    s.lease.emplace(s.options.work_dir);
+    s.launch.run_as = s.lease->uid();
+  }
+  if (!isolated) {
+    s.home.emplace();
+    s.launch.home = s.home->path();
+  }
+  s.init = init_message(s.options, isolated);
+  s.start_worker();
+}
+
+Sandbox::~Sandbox() = default;
+
+const Options& Sandbox::options() const {
+  return impl_->options;
+}
+
+ExecResult Sandbox::execute(const std::string& code) {
+  Impl& s = *impl_;
+  const Clock::time_point started = Clock::now();
+  if (!s.worker) s.start_worker();  // the restart after the last step failed; try again
+
+  const Limits& limits = s.options.limits;
+  OutputCapture output(limits.output_cap_bytes);
+  const DirSnapshot before = snapshot_files(s.options.work_dir);
+  StepOutcome step = s.worker->run_step(code, ++s.steps, s.tools, limits.step_wall, output);
+
+  ExecResult result;
+  result.final_answer = std::move(step.final_answer);
+  switch (step.end) {
+    case StepOutcome::End::kDone:
+      result.error = std::move(step.error);
+      break;
+    case StepOutcome::End::kTimedOut:
+      result.timed_out = true;
+      result.worker_restarted = true;
+      result.error = "TimeoutError: this step ran longer than the limit of " +
+                     seconds_text(limits.step_wall) +
+                     " and was stopped. Make the code faster (less data, fewer iterations) or "
+                     "split the work into smaller steps. " +
+                     kStateLost + s.restart_worker();
+      break;
+    case StepOutcome::End::kDied:
+      result.worker_restarted = true;
+      result.error = "WorkerCrash: the Python interpreter died while running this step (" +
+                     step.death + "). " + kStateLost + s.restart_worker();
+      break;
+  }
+  result.output = output.text();
+  result.output_truncated = output.truncated();
+  result.artifacts = changed_files(before, snapshot_files(s.options.work_dir), s.options.work_dir);
+  result.exec_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  return result;
+}
+
+}  // namespace mat::sandbox

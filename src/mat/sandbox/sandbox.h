@@ -28,7 +28,7 @@ struct Limits {
   int cpu_seconds = 300;                         // RLIMIT_CPU for the worker's whole life
   size_t address_space_mb = 4096;                // RLIMIT_AS
   size_t file_size_mb = 256;                     // RLIMIT_FSIZE
-  int max_processes = 64;                        // RLIMIT_NPROC (inside the user namespace)
+  int max_processes = 64;  // RLIMIT_NPROC: per sandbox (its own uid as root, its own userns otherwise)
   size_t output_cap_bytes = 20'000;              // printed output kept per step
 };
 

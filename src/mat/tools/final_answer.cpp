@@ -6,13 +6,16 @@ namespace {
 class FinalAnswerTool : public Tool {
  public:
   const ToolSpec& spec() const override { return spec_; }
-  core::Json call(const core::Json& args, const ToolContext&) const override { return args.at("answer"); }
+  core::Json call(const core::Json& args, const ToolContext&) const override {
+    return args.at("answer");
+  }
 
  private:
   // The name and input follow MAT's published checkpoints, which call final_answer(answer=...).
   ToolSpec spec_{.name = "final_answer",
-                 .description = "Gives the final answer to the task and ends the run. Call it once "
-                                "you know the answer; nothing after it in the same step runs.",
+                 .description =
+                     "Gives the final answer to the task and ends the run. Call it once "
+                     "you know the answer; nothing after it in the same step runs.",
                  .inputs = {{.name = "answer",
                              .type = ValueType::kAny,
                              .description = "The final answer to the task.",
@@ -24,6 +27,8 @@ class FinalAnswerTool : public Tool {
 
 }  // namespace
 
-std::unique_ptr<Tool> make_final_answer_tool() { return std::make_unique<FinalAnswerTool>(); }
+std::unique_ptr<Tool> make_final_answer_tool() {
+  return std::make_unique<FinalAnswerTool>();
+}
 
 }  // namespace mat::tools

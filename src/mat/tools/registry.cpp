@@ -12,14 +12,13 @@ namespace {
 
 bool is_python_identifier(std::string_view name) {
   static constexpr std::array<std::string_view, 35> kKeywords = {
-      "False", "None",   "True",  "and",      "as",     "assert", "async", "await",   "break",
-      "class", "continue", "def", "del",      "elif",   "else",   "except", "finally", "for",
-      "from",  "global", "if",    "import",   "in",     "is",     "lambda", "nonlocal", "not",
-      "or",    "pass",   "raise", "return",   "try",    "while",  "with",  "yield"};
+      "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+      "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+      "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+      "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield"};
   if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  const bool chars_ok = std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_';
-  });
+  const bool chars_ok = std::all_of(name.begin(), name.end(),
+                                    [](unsigned char c) { return std::isalnum(c) || c == '_'; });
   return chars_ok && std::find(kKeywords.begin(), kKeywords.end(), name) == kKeywords.end();
 }
 
@@ -50,7 +49,8 @@ std::string type_mismatch(const core::Json& value, ValueType type) {
       return value.is_string() ? "" : "a string";
     case ValueType::kInteger:
       if (value.is_number_integer()) return "";
-      if (value.is_number_float() && value.get<double>() == static_cast<long long>(value.get<double>())) {
+      if (value.is_number_float() &&
+          value.get<double>() == static_cast<long long>(value.get<double>())) {
         return "";
       }
       return "an integer";
@@ -94,7 +94,8 @@ void ToolRegistry::add(std::unique_ptr<Tool> tool) {
   const ToolSpec& spec = tool->spec();
   check_spec(spec);
   if (find(spec.name) != nullptr) {
-    throw core::Error("invalid tool schema '" + spec.name + "': a tool with this name is already registered");
+    throw core::Error("invalid tool schema '" + spec.name +
+                      "': a tool with this name is already registered");
   }
   tools_.push_back(std::move(tool));
 }
@@ -130,7 +131,8 @@ core::Json ToolRegistry::validate_arguments(const ToolSpec& spec, const core::Js
   for (const ToolInput& input : spec.inputs) {
     if (!args.contains(input.name) || args[input.name].is_null()) {
       if (!input.optional) {
-        throw ToolError(spec.name + "() is missing the required argument '" + input.name + "'." + usage);
+        throw ToolError(spec.name + "() is missing the required argument '" + input.name + "'." +
+                        usage);
       }
       if (!input.default_value.is_null()) validated[input.name] = input.default_value;
       continue;
