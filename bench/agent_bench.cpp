@@ -4,9 +4,13 @@
 //
 //   build/bench/agent_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
 //
-// Per-step overhead = (time of Run/8 - time of Run/1) / 7; Run/1 alone is dominated by the
-// worker start.
+// Per-step overhead = (time of Run/8/x - time of Run/1/x) / 7; Run/1 alone is dominated by the
+// worker start. The image variants attach a 1280x960 noise JPEG (incompressible, ~1 MB of
+// base64), which every request carries.
 #include <benchmark/benchmark.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "mat/agent/agent.h"
 #include "mat/llm/openai_client.h"
@@ -17,8 +21,10 @@ namespace {
 
 using namespace mat;
 
+// Arg 0: steps per run; arg 1: side of an attached photo-like image in pixels (0: none).
 void BM_Run(benchmark::State& state) {
   const int steps = static_cast<int>(state.range(0));
+  const int image_side = static_cast<int>(state.range(1));
   testing::FakeOpenAIServer server;
   llm::OpenAIConfig config;
   config.base_url = server.base_url();
@@ -29,6 +35,13 @@ void BM_Run(benchmark::State& state) {
   options.max_steps = steps;
   agent::Agent agent(model, registry, agent::PromptTemplate::builtin(), options);
   testing::TempDir dir;
+  std::vector<std::filesystem::path> files;
+  if (image_side > 0) {
+    cv::Mat noise(image_side, image_side * 4 / 3, CV_8UC3);
+    cv::randu(noise, cv::Scalar::all(0), cv::Scalar::all(255));
+    files.push_back(dir.path() / "photo.jpg");
+    cv::imwrite(files.back().string(), noise);
+  }
   for (auto _ : state) {
     for (int i = 0; i + 1 < steps; ++i) {
       server.enqueue(testing::ScriptedReply::text(
@@ -37,12 +50,18 @@ void BM_Run(benchmark::State& state) {
     server.enqueue(
         testing::ScriptedReply::text("Thought: end\nCode:\n```py\nfinal_answer(answer=1)\n```"));
     const agent::Trajectory t =
-        agent.run({.id = "bench", .text = "Count.", .files = {}}, dir.path());
+        agent.run({.id = "bench", .text = "Count.", .files = files}, dir.path() / "run");
     if (!t.succeeded()) state.SkipWithError(("run failed: " + t.end_reason).c_str());
   }
   state.counters["steps"] = steps;
 }
-BENCHMARK(BM_Run)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Run)
+    ->Args({1, 0})
+    ->Args({8, 0})
+    ->Args({1, 960})
+    ->Args({8, 960})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -244,7 +244,8 @@ TEST_F(AgentRun, AttachedImageArrivesAsAnImagePartOnEveryStep) {
 TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
   const auto notes = dir_.path() / "notes.txt";
   std::ofstream(notes) << "secret 17";
-  std::filesystem::permissions(notes, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      notes, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   server_.enqueue(ScriptedReply::text(step_reply("Read.", "print(open('notes.txt').read())")));
   server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=17)")));
   const Trajectory t = run("What number is in the notes?", {notes});

@@ -44,6 +44,24 @@ TEST(ChatRequestBody, MixedPartsBecomeTextAndImageUrlParts) {
       {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}])"));
 }
 
+TEST(ChatRequestBody, SerialisedBodyEqualsTheJsonBodyWhateverTheTextHolds) {
+  auto jpeg = std::make_shared<core::EncodedImage>();
+  jpeg->mime_type = "image/jpeg";
+  jpeg->base64 = std::string(5000, 'Q') + "==";
+  // Text that imitates the splice placeholders must come through untouched.
+  const std::vector<ChatMessage> messages = {
+      ChatMessage::text(Role::kSystem, "mat-image-placeholder-0 \"mat-image-placeholder-1\""),
+      {Role::kUser,
+       {ContentPart::from_text("two:"), ContentPart::from_image(tiny_png()),
+        ContentPart::from_image(jpeg)}},
+      ChatMessage::text(Role::kAssistant, "ok"),
+      {Role::kUser, {ContentPart::from_image(tiny_png()), ContentPart::from_text("again")}}};
+  GenerationParams params;
+  params.stop = {"<end_action>"};
+  const std::string text = serialize_chat_request("m", messages, params, true);
+  EXPECT_EQ(core::Json::parse(text), build_chat_request_body("m", messages, params, true));
+}
+
 TEST(ChatRequestBody, ASingleImagePartIsStillAnArray) {
   const core::Json body = build_chat_request_body(
       "m", {{Role::kUser, {ContentPart::from_image(tiny_png())}}}, {}, false);

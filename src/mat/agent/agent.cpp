@@ -23,12 +23,13 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string utc_now_iso() {
+// The current UTC time in a strftime format.
+std::string utc_now(const char* format) {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
   char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  std::strftime(buffer, sizeof(buffer), format, &tm);
   return buffer;
 }
 
@@ -64,7 +65,7 @@ class Run {
     t_.tools = registry_.names();
     t_.prompt_version = prompt_.version;
     t_.model = model_.identity();
-    t_.started_at = utc_now_iso();
+    t_.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
     observer_.on_run_start(t_);
     if (prepare(task)) loop();
     t_.wall_ms = ms_since(start);
@@ -239,15 +240,10 @@ class Run {
 }  // namespace
 
 std::string make_run_id() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
   std::random_device device;
   char suffix[16];
   std::snprintf(suffix, sizeof(suffix), "%08x", device());
-  return std::string(stamp) + "-" + suffix;
+  return utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
 }
 
 Agent::Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptTemplate prompt,

@@ -49,9 +49,7 @@ core::HttpRequest make_request(const OpenAIConfig& config, const std::vector<Cha
   if (!config.api_key.empty()) {
     request.headers.emplace_back("Authorization", "Bearer " + config.api_key);
   }
-  // Text from tools or files may hold invalid UTF-8: send U+FFFD rather than fail the request.
-  request.body = build_chat_request_body(config.model, messages, params, config.stream)
-                     .dump(-1, ' ', false, core::Json::error_handler_t::replace);
+  request.body = serialize_chat_request(config.model, messages, params, config.stream);
   request.connect_timeout = config.connect_timeout;
   request.timeout = config.request_timeout;
   return request;

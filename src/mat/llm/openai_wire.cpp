@@ -1,10 +1,15 @@
 #include "mat/llm/openai_wire.h"
 
+#include <functional>
+
 namespace mat::llm {
 
 namespace {
 
-core::Json content_json(const ChatMessage& message) {
+// What goes in an image part's "url": the data URL itself, or a placeholder for it.
+using ImageUrl = std::function<std::string(const core::EncodedImage&)>;
+
+core::Json content_json(const ChatMessage& message, const ImageUrl& image_url) {
   if (message.parts.empty()) return "";
   if (message.parts.size() == 1 && !message.parts.front().is_image()) {
     return message.parts.front().text;
@@ -12,7 +17,7 @@ core::Json content_json(const ChatMessage& message) {
   core::Json parts = core::Json::array();
   for (const ContentPart& part : message.parts) {
     if (part.is_image()) {
-      parts.push_back({{"type", "image_url"}, {"image_url", {{"url", part.image->data_url()}}}});
+      parts.push_back({{"type", "image_url"}, {"image_url", {{"url", image_url(*part.image)}}}});
     } else {
       parts.push_back({{"type", "text"}, {"text", part.text}});
     }
@@ -62,14 +67,12 @@ core::Json parse_json(std::string_view text, const char* what) {
   return value;
 }
 
-}  // namespace
-
-core::Json build_chat_request_body(std::string_view model, const std::vector<ChatMessage>& messages,
-                                   const GenerationParams& params, bool stream) {
+core::Json request_body(std::string_view model, const std::vector<ChatMessage>& messages,
+                        const GenerationParams& params, bool stream, const ImageUrl& image_url) {
   core::Json body = {{"model", model}, {"messages", core::Json::array()}};
   for (const ChatMessage& message : messages) {
     body["messages"].push_back(
-        {{"role", role_name(message.role)}, {"content", content_json(message)}});
+        {{"role", role_name(message.role)}, {"content", content_json(message, image_url)}});
   }
   if (!params.stop.empty()) body["stop"] = params.stop;
   if (params.temperature) body["temperature"] = *params.temperature;
@@ -79,6 +82,49 @@ core::Json build_chat_request_body(std::string_view model, const std::vector<Cha
   body["stream"] = stream;
   if (stream) body["stream_options"] = {{"include_usage", true}};
   return body;
+}
+
+}  // namespace
+
+core::Json build_chat_request_body(std::string_view model, const std::vector<ChatMessage>& messages,
+                                   const GenerationParams& params, bool stream) {
+  return request_body(model, messages, params, stream,
+                      [](const core::EncodedImage& image) { return image.data_url(); });
+}
+
+std::string serialize_chat_request(std::string_view model, const std::vector<ChatMessage>& messages,
+                                   const GenerationParams& params, bool stream) {
+  // Images are most of a request's bytes (a photo is about a megabyte of base64) and the same at
+  // every step. Base64 never needs JSON escaping, so serialise short placeholders and splice the
+  // data URLs in afterwards: the serializer's per-byte UTF-8 checks cost ~5 ms per megabyte.
+  constexpr std::string_view kPlaceholder = "mat-image-placeholder-";
+  std::vector<const core::EncodedImage*> images;
+  const core::Json body =
+      request_body(model, messages, params, stream, [&](const core::EncodedImage& image) {
+        images.push_back(&image);
+        return std::string(kPlaceholder) + std::to_string(images.size() - 1);
+      });
+  // Text from tools or files may hold invalid UTF-8: send U+FFFD rather than fail the request.
+  const std::string text = body.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+  size_t total = text.size();
+  for (const core::EncodedImage* image : images) total += image->base64.size() + 64;
+  std::string out;
+  out.reserve(total);
+  size_t from = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    // The quotes make the match exact: in text, a quote before the placeholder would be escaped.
+    const std::string quoted = "\"" + std::string(kPlaceholder) + std::to_string(i) + "\"";
+    const size_t at = text.find(quoted, from);
+    out.append(text, from, at - from);
+    out += "\"data:";
+    out += images[i]->mime_type;
+    out += ";base64,";
+    out += images[i]->base64;
+    out += '"';
+    from = at + quoted.size();
+  }
+  out.append(text, from);
+  return out;
 }
 
 ChatResult parse_chat_completion(std::string_view body) {

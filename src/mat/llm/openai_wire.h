@@ -29,6 +29,10 @@ class MalformedResponse : public core::Error {
 core::Json build_chat_request_body(std::string_view model, const std::vector<ChatMessage>& messages,
                                    const GenerationParams& params, bool stream);
 
+// The same body serialised for sending, fast: image data URLs are spliced in, not escaped.
+std::string serialize_chat_request(std::string_view model, const std::vector<ChatMessage>& messages,
+                                   const GenerationParams& params, bool stream);
+
 // Reads a whole (non-streamed) chat.completion body: the first choice's text and finish reason,
 // and the usage (zeros when the server sends none). Throws MalformedResponse.
 ChatResult parse_chat_completion(std::string_view body);

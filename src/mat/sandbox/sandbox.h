@@ -25,11 +25,12 @@ namespace mat::sandbox {
 
 struct Limits {
   std::chrono::milliseconds step_wall{60'000};  // per execute(); the worker is killed past it
-  int cpu_seconds = 300;                         // RLIMIT_CPU for the worker's whole life
-  size_t address_space_mb = 4096;                // RLIMIT_AS
-  size_t file_size_mb = 256;                     // RLIMIT_FSIZE
-  int max_processes = 64;  // RLIMIT_NPROC: per sandbox (its own uid as root, its own userns otherwise)
-  size_t output_cap_bytes = 20'000;              // printed output kept per step
+  int cpu_seconds = 300;                        // RLIMIT_CPU for the worker's whole life
+  size_t address_space_mb = 4096;               // RLIMIT_AS
+  size_t file_size_mb = 256;                    // RLIMIT_FSIZE
+  int max_processes =
+      64;  // RLIMIT_NPROC: per sandbox (its own uid as root, its own userns otherwise)
+  size_t output_cap_bytes = 20'000;  // printed output kept per step
 };
 
 // A function the model's Python code can call: `name(param=value, ...)`.
@@ -49,9 +50,9 @@ struct ToolOutcome {
 using ToolHandler = std::function<ToolOutcome(const std::string& tool, const core::Json& args)>;
 
 struct Options {
-  std::filesystem::path work_dir;                       // writable; the worker's cwd
-  std::vector<std::filesystem::path> readable_paths;    // extra read-only paths (attached files)
-  std::vector<std::string> allowed_imports;             // empty = the default allow-list
+  std::filesystem::path work_dir;                     // writable; the worker's cwd
+  std::vector<std::filesystem::path> readable_paths;  // extra read-only paths (attached files)
+  std::vector<std::string> allowed_imports;           // empty = the default allow-list
   std::vector<ToolBinding> tools;
   Limits limits;
   std::filesystem::path python = "/usr/bin/python3";
@@ -59,13 +60,13 @@ struct Options {
 };
 
 struct ExecResult {
-  std::string output;                     // captured stdout+stderr, capped
+  std::string output;  // captured stdout+stderr, capped
   bool output_truncated = false;
-  std::optional<std::string> error;       // exception summary (model's own frames only)
-  std::optional<core::Json> final_answer; // set when the code called a tool with ends_run
+  std::optional<std::string> error;              // exception summary (model's own frames only)
+  std::optional<core::Json> final_answer;        // set when the code called a tool with ends_run
   std::vector<std::filesystem::path> artifacts;  // files created or modified in work_dir
-  bool timed_out = false;                 // step_wall exceeded: worker killed
-  bool worker_restarted = false;          // the worker died (timeout, crash); state is lost
+  bool timed_out = false;                        // step_wall exceeded: worker killed
+  bool worker_restarted = false;                 // the worker died (timeout, crash); state is lost
   double exec_ms = 0;
 };
 
