@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{"mat: tool-using vision-language agents (MAT / T3-Agent) — run, tune, evaluate"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(MAT_VERSION));
+  // Defaults < config file < flags. Subcommand options go in a section: [run] max-steps = 12
+  app.set_config("--config", "", "A TOML file of option values; flags override it");
   int exit_code = 0;
   mat::cli::add_run_command(app, exit_code);
   mat::cli::add_tool_commands(app, exit_code);

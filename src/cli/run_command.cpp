@@ -10,6 +10,7 @@
 #include "mat/agent/agent.h"
 #include "mat/core/json.h"
 #include "mat/llm/openai_client.h"
+#include "record_checkpoint.h"
 #include "terminal_observer.h"
 
 namespace mat::cli {
@@ -96,10 +97,17 @@ int run(const RunSettings& s) {
   const std::filesystem::path out =
       s.out.empty() ? work_dir / "trajectory.json" : std::filesystem::path(s.out);
 
-  TerminalObserver observer(stdout, ::isatty(STDOUT_FILENO) != 0);
-  const agent::Trajectory t = agent.run(task, work_dir, s.quiet ? nullptr : &observer);
   try {
     if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+  } catch (const std::exception& e) {
+    std::cerr << "mat run: cannot create the folder for --out '" << out.string()
+              << "': " << e.what() << "\n";
+    return 2;
+  }
+  TerminalObserver terminal(stdout, ::isatty(STDOUT_FILENO) != 0);
+  RecordCheckpoint checkpoint(out, s.quiet ? nullptr : &terminal);
+  const agent::Trajectory t = agent.run(task, work_dir, &checkpoint);
+  try {
     core::write_json_file(out, t.to_json());
   } catch (const std::exception& e) {
     std::cerr << "mat run: " << e.what() << "\n" << t.to_json().dump(2) << "\n";

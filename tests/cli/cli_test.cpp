@@ -4,7 +4,9 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include "mat/core/json.h"
 #include "support/fake_openai_server.h"
@@ -85,6 +87,42 @@ TEST(Cli, MissingFileExitsOneWithARecordAndNoModelCall) {
   EXPECT_THAT(o.output, HasSubstr("/nonexistent/table.png"));
   EXPECT_EQ(server.request_count(), 0u);
   EXPECT_EQ(core::read_json_file(out)["end_reason"], "input_error");
+}
+
+TEST(Cli, AKilledRunLeavesARecordOfItsStepsSoFar) {
+  testing::TempDir dir;
+  testing::FakeOpenAIServer server;
+  server.enqueue(ScriptedReply::text("Thought: look\nCode:\n```py\nprint('seen')\n```"));
+  ScriptedReply slow = ScriptedReply::text("Thought: never arrives");
+  slow.delay = std::chrono::milliseconds(3000);
+  server.enqueue(slow);
+  const std::string out = (dir.path() / "run.json").string();
+  const Outcome o = mat("run 'Look twice' --model m -q --out " + out + " --workdir " +
+                            (dir.path() / "work").string(),
+                        "OPENAI_BASE_URL=" + server.base_url() + " timeout -s TERM 1.5");
+  EXPECT_EQ(o.exit_code, 124);  // timeout(1) stopped it
+  const core::Json record = core::read_json_file(out);
+  EXPECT_EQ(record["end_reason"], "interrupted");
+  ASSERT_EQ(record["steps"].size(), 1u);
+  EXPECT_EQ(record["steps"][0]["observation"], "seen\n");
+}
+
+TEST(Cli, ConfigFileSetsDefaultsThatFlagsOverride) {
+  testing::TempDir dir;
+  testing::FakeOpenAIServer server;
+  server.enqueue(ScriptedReply::text("Thought: a\nCode:\n```py\nprint(1)\n```"));
+  server.enqueue(ScriptedReply::text("best guess"));
+  std::ofstream(dir.path() / "mat.toml") << "[run]\nmodel = \"from-config\"\nmax-steps = 5\n";
+  const std::string out = (dir.path() / "run.json").string();
+  const Outcome o = mat("--config " + (dir.path() / "mat.toml").string() +
+                            " run 'Go' --max-steps 1 -q --out " + out + " --workdir " +
+                            (dir.path() / "work").string(),
+                        "OPENAI_BASE_URL=" + server.base_url());
+  EXPECT_EQ(o.exit_code, 1) << o.output;  // cut off by the flag's limit of one step
+  const core::Json record = core::read_json_file(out);
+  EXPECT_EQ(record["model"]["name"], "from-config");
+  EXPECT_EQ(record["end_reason"], "max_steps");
+  EXPECT_EQ(record["steps"].size(), 1u);
 }
 
 TEST(Cli, ToolsAndTool) {

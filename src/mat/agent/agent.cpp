@@ -67,6 +67,7 @@ class Run {
     t_.model = model_.identity();
     t_.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
     observer_.on_run_start(t_);
+    observer_.on_record_updated(t_);
     if (prepare(task)) loop();
     t_.wall_ms = ms_since(start);
     observer_.on_run_end(t_);
@@ -138,6 +139,7 @@ class Run {
       const bool finished = act(step);
       t_.steps.push_back(std::move(step));
       observer_.on_step_end(t_.steps.back());
+      observer_.on_record_updated(t_);
       if (finished) {
         end(end_reason::kFinalAnswer, std::nullopt);
         return;

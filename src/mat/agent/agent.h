@@ -46,6 +46,9 @@ class RunObserver {
   virtual void on_model_reply(const Step&) {}  // raw, thought and code (or the parse error) known
   virtual void on_step_end(const Step&) {}     // observation or error known
   virtual void on_limit_reached(std::string_view /*end_reason*/) {}
+  // The record so far (end_reason still empty), after the run starts and after every step:
+  // lets a caller checkpoint it, so that a process killed mid-run still leaves its record.
+  virtual void on_record_updated(const Trajectory& /*partial*/) {}
   virtual void on_run_end(const Trajectory&) {}
 };
 

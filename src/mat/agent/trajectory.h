@@ -53,6 +53,7 @@ inline constexpr const char* kMaxErrors = "max_errors";
 inline constexpr const char* kModelError = "model_error";
 inline constexpr const char* kInputError = "input_error";      // a bad attached file: no model call
 inline constexpr const char* kSandboxError = "sandbox_error";  // the worker could not start
+inline constexpr const char* kInterrupted = "interrupted";     // the process stopped mid-run
 }  // namespace end_reason
 
 struct Trajectory {
