@@ -13,9 +13,9 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "mat/agent/agent.h"
+#include "mat/core/temp_dir.h"
 #include "mat/llm/openai_client.h"
 #include "support/fake_openai_server.h"
-#include "support/temp_dir.h"
 
 namespace {
 
@@ -34,7 +34,7 @@ void BM_Run(benchmark::State& state) {
   agent::AgentOptions options;
   options.max_steps = steps;
   agent::Agent agent(model, registry, agent::PromptTemplate::builtin(), options);
-  testing::TempDir dir;
+  core::TempDir dir;
   std::vector<std::filesystem::path> files;
   if (image_side > 0) {
     cv::Mat noise(image_side, image_side * 4 / 3, CV_8UC3);

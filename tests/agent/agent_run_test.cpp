@@ -7,10 +7,10 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "mat/agent/agent.h"
+#include "mat/core/temp_dir.h"
 #include "mat/llm/openai_client.h"
 #include "mat/tools/final_answer.h"
 #include "support/fake_openai_server.h"
-#include "support/temp_dir.h"
 
 namespace mat::agent {
 namespace {
@@ -111,7 +111,7 @@ class AgentRun : public ::testing::Test {
     return path;
   }
 
-  testing::TempDir dir_;
+  core::TempDir dir_;
   testing::FakeOpenAIServer server_;
   tools::ToolRegistry registry_;
   AgentOptions options_;

@@ -5,7 +5,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
-#include "support/temp_dir.h"
+#include "mat/core/temp_dir.h"
 
 namespace mat::agent {
 namespace {
@@ -36,7 +36,7 @@ Trajectory two_step_trajectory() {
 }
 
 TEST(Memory, RendersTheDocumentedTurnStructure) {
-  testing::TempDir dir;
+  core::TempDir dir;
   const cv::Mat pixels(8, 8, CV_8UC3, cv::Scalar(0, 0, 255));
   cv::imwrite((dir.path() / "cats.png").string(), pixels);
   cv::imwrite((dir.path() / "plot.png").string(), pixels);

@@ -5,7 +5,7 @@
 
 #include <fstream>
 
-#include "support/temp_dir.h"
+#include "mat/core/temp_dir.h"
 
 namespace mat::agent {
 namespace {
@@ -31,7 +31,7 @@ TEST(Prompt, UnknownVersionIsAnError) {
 }
 
 TEST(Prompt, UserTemplateGetsAContentVersion) {
-  testing::TempDir dir;
+  core::TempDir dir;
   std::ofstream(dir.path() / "mine.txt") << "Tools:\n{{tools}}\nImports: {{authorized_imports}}\n";
   const PromptTemplate a = PromptTemplate::from_file(dir.path() / "mine.txt");
   EXPECT_EQ(a.version.rfind("file:mine.txt@", 0), 0u);
@@ -42,7 +42,7 @@ TEST(Prompt, UserTemplateGetsAContentVersion) {
 }
 
 TEST(Prompt, UserTemplateWithoutPlaceholdersIsRejected) {
-  testing::TempDir dir;
+  core::TempDir dir;
   std::ofstream(dir.path() / "bad.txt") << "no placeholders here";
   EXPECT_THROW(PromptTemplate::from_file(dir.path() / "bad.txt"), core::Error);
   EXPECT_THROW(PromptTemplate::from_file(dir.path() / "missing.txt"), core::Error);

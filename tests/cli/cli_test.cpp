@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "mat/core/json.h"
+#include "mat/core/temp_dir.h"
 #include "support/fake_openai_server.h"
-#include "support/temp_dir.h"
 
 namespace mat {
 namespace {
@@ -26,7 +26,7 @@ struct Outcome {
 
 // Runs `build/mat <args>` through the shell with a clean model environment plus `env`.
 Outcome mat(const std::string& args, const std::string& env = "") {
-  testing::TempDir scratch;
+  core::TempDir scratch;
   const std::filesystem::path stderr_file = scratch.path() / "stderr.txt";
   const std::string command = "env -u OPENAI_BASE_URL -u OPENAI_API_KEY -u MAT_MODEL " + env + " " +
                               MAT_BINARY_DIR "/mat " + args + " 2>" + stderr_file.string();
@@ -54,7 +54,7 @@ TEST(Cli, RunWithoutAnEndpointSaysWhatToSet) {
 }
 
 TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
-  testing::TempDir dir;
+  core::TempDir dir;
   testing::FakeOpenAIServer server;
   // The retry after the 429 is logged: on stderr, never between the run and its answer line.
   server.enqueue(ScriptedReply::error(429, "slow down", {{"Retry-After", "0"}}));
@@ -77,7 +77,7 @@ TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
 }
 
 TEST(Cli, MissingFileExitsOneWithARecordAndNoModelCall) {
-  testing::TempDir dir;
+  core::TempDir dir;
   testing::FakeOpenAIServer server;
   const std::string out = (dir.path() / "run.json").string();
   const Outcome o = mat("run 'Sum the table' --file /nonexistent/table.png --model m --out " + out +
@@ -90,16 +90,16 @@ TEST(Cli, MissingFileExitsOneWithARecordAndNoModelCall) {
 }
 
 TEST(Cli, AKilledRunLeavesARecordOfItsStepsSoFar) {
-  testing::TempDir dir;
+  core::TempDir dir;
   testing::FakeOpenAIServer server;
   server.enqueue(ScriptedReply::text("Thought: look\nCode:\n```py\nprint('seen')\n```"));
   ScriptedReply slow = ScriptedReply::text("Thought: never arrives");
   slow.delay = std::chrono::milliseconds(3000);
   server.enqueue(slow);
   const std::string out = (dir.path() / "run.json").string();
-  const Outcome o = mat("run 'Look twice' --model m -q --out " + out + " --workdir " +
-                            (dir.path() / "work").string(),
-                        "OPENAI_BASE_URL=" + server.base_url() + " timeout -s TERM 1.5");
+  const Outcome o = mat(
+      "run 'Look twice' --model m -q --out " + out + " --workdir " + (dir.path() / "work").string(),
+      "OPENAI_BASE_URL=" + server.base_url() + " timeout -s TERM 1.5");
   EXPECT_EQ(o.exit_code, 124);  // timeout(1) stopped it
   const core::Json record = core::read_json_file(out);
   EXPECT_EQ(record["end_reason"], "interrupted");
@@ -108,16 +108,16 @@ TEST(Cli, AKilledRunLeavesARecordOfItsStepsSoFar) {
 }
 
 TEST(Cli, ConfigFileSetsDefaultsThatFlagsOverride) {
-  testing::TempDir dir;
+  core::TempDir dir;
   testing::FakeOpenAIServer server;
   server.enqueue(ScriptedReply::text("Thought: a\nCode:\n```py\nprint(1)\n```"));
   server.enqueue(ScriptedReply::text("best guess"));
   std::ofstream(dir.path() / "mat.toml") << "[run]\nmodel = \"from-config\"\nmax-steps = 5\n";
   const std::string out = (dir.path() / "run.json").string();
-  const Outcome o = mat("--config " + (dir.path() / "mat.toml").string() +
-                            " run 'Go' --max-steps 1 -q --out " + out + " --workdir " +
-                            (dir.path() / "work").string(),
-                        "OPENAI_BASE_URL=" + server.base_url());
+  const Outcome o =
+      mat("--config " + (dir.path() / "mat.toml").string() + " run 'Go' --max-steps 1 -q --out " +
+              out + " --workdir " + (dir.path() / "work").string(),
+          "OPENAI_BASE_URL=" + server.base_url());
   EXPECT_EQ(o.exit_code, 1) << o.output;  // cut off by the flag's limit of one step
   const core::Json record = core::read_json_file(out);
   EXPECT_EQ(record["model"]["name"], "from-config");

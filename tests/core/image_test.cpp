@@ -7,7 +7,7 @@
 
 #include "mat/core/error.h"
 #include "mat/core/image_cache.h"
-#include "support/temp_dir.h"
+#include "mat/core/temp_dir.h"
 
 namespace mat::core {
 namespace {
@@ -29,7 +29,7 @@ TEST(Image, SniffsFormatsFromBytesNotNames) {
 }
 
 TEST(Image, KeepsSmallImagesAsTheyAre) {
-  testing::TempDir dir;
+  core::TempDir dir;
   // A PNG file with a .jpg name: the bytes decide the MIME type.
   const auto path = write_image(dir.path() / "small.png", 40, 30);
   std::filesystem::rename(path, dir.path() / "small.jpg");
@@ -41,7 +41,7 @@ TEST(Image, KeepsSmallImagesAsTheyAre) {
 }
 
 TEST(Image, DownscalesLargeImagesKeepingAspect) {
-  testing::TempDir dir;
+  core::TempDir dir;
   const EncodedImage image = encode_image(write_image(dir.path() / "big.jpg", 400, 100), 100);
   EXPECT_EQ(image.mime_type, "image/jpeg");
   EXPECT_EQ(image.width, 100);
@@ -59,7 +59,7 @@ TEST(Image, MissingFileNamesThePath) {
 }
 
 TEST(Image, CorruptImageIsRejectedClearly) {
-  testing::TempDir dir;
+  core::TempDir dir;
   std::ofstream(dir.path() / "broken.png") << "\x89PNG\r\n\x1a\n this is not really a png";
   try {
     encode_image(dir.path() / "broken.png", 100);
@@ -72,7 +72,7 @@ TEST(Image, CorruptImageIsRejectedClearly) {
 }
 
 TEST(ImageCache, EncodesOnceAndAgainWhenTheFileChanges) {
-  testing::TempDir dir;
+  core::TempDir dir;
   const auto path = write_image(dir.path() / "plot.png", 20, 20);
   ImageCache cache(100);
   const auto first = cache.get(path);

@@ -5,13 +5,13 @@
 #include <fstream>
 
 #include "mat/core/error.h"
-#include "support/temp_dir.h"
+#include "mat/core/temp_dir.h"
 
 namespace mat::core {
 namespace {
 
 TEST(JsonFile, RoundTripsAndLeavesNoTemporaryFiles) {
-  testing::TempDir dir;
+  core::TempDir dir;
   const Json value = {{"b", 1}, {"a", {1, 2, 3}}};
   write_json_file(dir.path() / "x.json", value);
   EXPECT_EQ(read_json_file(dir.path() / "x.json"), value);
@@ -23,7 +23,7 @@ TEST(JsonFile, RoundTripsAndLeavesNoTemporaryFiles) {
 }
 
 TEST(JsonFile, InvalidJsonNamesTheFile) {
-  testing::TempDir dir;
+  core::TempDir dir;
   std::ofstream(dir.path() / "bad.json") << "{\"a\": ";
   try {
     read_json_file(dir.path() / "bad.json");

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "mat/core/error.h"
+#include "mat/core/temp_dir.h"
 
 namespace mat::sandbox {
 namespace {
@@ -22,23 +23,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A fresh folder, removed with its contents at the end of the scope. Under /var/tmp rather than
-// /tmp: the sandbox has a private /tmp, where writing next to the work dir would succeed
-// (harmlessly, but the test wants to see ../ refused).
-class TempDir {
- public:
-  explicit TempDir(const char* label) {
-    std::string pattern = "/var/tmp/mat-sandbox-" + std::string(label) + "-XXXXXX";
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+// Test folders live under /var/tmp rather than /tmp: the sandbox has a private /tmp, where
+// writing next to the work dir would succeed (harmlessly, but the test wants to see ../ refused).
+constexpr const char* kTestRoot = "/var/tmp";
 
 std::vector<std::string> allowed_plus(const std::string& module) {
   std::vector<std::string> modules = default_allowed_imports();
@@ -54,7 +41,7 @@ class SandboxTest : public ::testing::Test {
   }
   Sandbox make(ToolHandler tools = {}) { return Sandbox(options_, std::move(tools)); }
 
-  TempDir work_dir_holder_{"work"};
+  core::TempDir work_dir_holder_{"mat-sandbox-work", kTestRoot};
   const fs::path& work_dir_ = work_dir_holder_.path();
   Options options_;
 };
@@ -124,7 +111,8 @@ TEST_F(SandboxTest, NetworkSocketsAreRefusedButUnixSocketsWork) {
 
 TEST_F(SandboxTest, WritesOutsideTheWorkDirFailAndInsideBecomeArtifacts) {
   const char* home = std::getenv("HOME");
-  const TempDir outside_dir("outside");  // exists on the host, not in the sandbox
+  const core::TempDir outside_dir("mat-sandbox-outside",
+                                  kTestRoot);  // exists on the host, not in the sandbox
   const fs::path& outside = outside_dir.path();
   const std::vector<fs::path> targets = {"/usr/mat-x",
                                          "/etc/mat-x",
@@ -164,7 +152,7 @@ TEST_F(SandboxTest, FilesTheWorkerWroteAreHandedBackAfterwards) {
 }
 
 TEST_F(SandboxTest, ReadablePathsCanBeReadButNotWritten) {
-  const TempDir attached_dir("attached");
+  const core::TempDir attached_dir("mat-sandbox-attached", kTestRoot);
   const fs::path attached = attached_dir.path() / "data.txt";
   std::ofstream(attached) << "attached content";
   // Writable by anyone on the host: only the read-only bind can refuse the write.

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "mat/core/error.h"
+#include "mat/core/temp_dir.h"
 #include "mat/sandbox/artifacts.h"
 #include "mat/sandbox/isolation.h"
 #include "mat/sandbox/output_capture.h"
@@ -33,29 +34,6 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   std::snprintf(text, sizeof text, "%g s", static_cast<double>(duration.count()) / 1000.0);
   return text;
 }
-
-// A private HOME/TMPDIR for a worker that runs without the sandbox's tmpfs.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "mat-sandbox-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw core::Error("cannot create a private temporary folder for the Python worker in " +
-                        fs::temp_directory_path().string() + ": " + std::strerror(errno));
-    }
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 fs::path existing_directory(const fs::path& path) {
   std::error_code error;
@@ -118,7 +96,7 @@ struct Sandbox::Impl {
   Options options;
   ToolHandler tools;
   std::optional<WorkDirLease> lease;  // root host: the work dir lent to the worker's uid
-  std::optional<TempDir> home;        // without isolation: the worker's private HOME
+  std::optional<core::TempDir> home;  // without isolation: the worker's private HOME
   WorkerLaunch launch;
   core::Json init;
   std::unique_ptr<Worker> worker;
@@ -166,7 +144,7 @@ Sandbox::Sandbox(Options options, ToolHandler tools) : impl_(std::make_unique<Im
     s.launch.run_as = s.lease->uid();
   }
   if (!isolated) {
-    s.home.emplace();
+    s.home.emplace("mat-sandbox");
     s.launch.home = s.home->path();
   }
   s.init = init_message(s.options, isolated);
