@@ -70,6 +70,25 @@ agent::AgentOptions agent_options(const RunSettings& s) {
   return options;
 }
 
+// "2 steps · 3.4 s · tokens 1200 in, 80 out · final_answer"
+std::string summary(const agent::Trajectory& t) {
+  int tokens_in = 0;
+  int tokens_out = 0;
+  for (const agent::Step& step : t.steps) {
+    tokens_in += step.tokens_in;
+    tokens_out += step.tokens_out;
+  }
+  if (t.best_answer_request) {
+    tokens_in += t.best_answer_request->tokens_in;
+    tokens_out += t.best_answer_request->tokens_out;
+  }
+  char text[160];
+  std::snprintf(text, sizeof(text), "%zu step%s · %.1f s · tokens %d in, %d out · %s",
+                t.steps.size(), t.steps.size() == 1 ? "" : "s", t.wall_ms / 1000.0, tokens_in,
+                tokens_out, t.end_reason.c_str());
+  return text;
+}
+
 int run(const RunSettings& s) {
   if (auto message = missing_endpoint_message(s)) {
     std::cerr << *message << "\n";
@@ -114,7 +133,7 @@ int run(const RunSettings& s) {
     return 1;
   }
   if (t.error) std::cerr << "mat run: " << t.end_reason << ": " << *t.error << "\n";
-  std::cerr << "trajectory: " << out.string() << "\n";
+  std::cerr << summary(t) << " · trajectory: " << out.string() << "\n";
   if (t.final_answer) {
     std::cout << "Final answer: " << *t.final_answer << std::endl;
   }

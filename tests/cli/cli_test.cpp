@@ -70,6 +70,8 @@ TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
   EXPECT_THAT(stdout_text, HasSubstr("final_answer(answer=2)"));  // the step was shown
   EXPECT_THAT(stdout_text, Not(HasSubstr("retrying")));
   EXPECT_THAT(o.output, HasSubstr("retrying"));
+  EXPECT_THAT(o.output, HasSubstr("1 step · "));
+  EXPECT_THAT(o.output, HasSubstr("tokens 11 in, 7 out · final_answer"));
   const core::Json record = core::read_json_file(out);
   EXPECT_EQ(record["end_reason"], "final_answer");
   EXPECT_EQ(record["model"]["name"], "qwen2-vl-7b");
