@@ -42,6 +42,7 @@ void BM_Run(benchmark::State& state) {
     files.push_back(dir.path() / "photo.jpg");
     cv::imwrite(files.back().string(), noise);
   }
+  int run_number = 0;
   for (auto _ : state) {
     for (int i = 0; i + 1 < steps; ++i) {
       server.enqueue(testing::ScriptedReply::text(
@@ -50,7 +51,8 @@ void BM_Run(benchmark::State& state) {
     server.enqueue(
         testing::ScriptedReply::text("Thought: end\nCode:\n```py\nfinal_answer(answer=1)\n```"));
     const agent::Trajectory t =
-        agent.run({.id = "bench", .text = "Count.", .files = files}, dir.path() / "run");
+        agent.run({.id = "bench", .text = "Count.", .files = files},
+                  agent::RunPaths::under(dir.path() / ("run-" + std::to_string(run_number++))));
     if (!t.succeeded()) state.SkipWithError(("run failed: " + t.end_reason).c_str());
   }
   state.counters["steps"] = steps;

@@ -7,13 +7,15 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config ccache
   # core / llm
-  libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
+  libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   # sandbox: isolation and the worker's interpreter with its allow-listed modules
   bubblewrap libseccomp-dev python3 python3-numpy python3-pandas python3-matplotlib
   python3-pil python3-opencv python3-openpyxl python3-scipy python3-sympy
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer
+  clang-14 libclang-rt-14-dev llvm-14
 )
 
 missing=()

@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cleanup_command.h"
 #include "mat/core/error.h"
 #include "run_command.h"
+#include "toml_config.h"
 #include "tool_commands.h"
 
 int main(int argc, char** argv) {
@@ -17,9 +19,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(MAT_VERSION));
   // Defaults < config file < flags. Subcommand options go in a section: [run] max-steps = 12
   app.set_config("--config", "", "A TOML file of option values; flags override it");
+  app.config_formatter(std::make_shared<mat::cli::TomlConfig>(app));
   int exit_code = 0;
   mat::cli::add_run_command(app, exit_code);
   mat::cli::add_tool_commands(app, exit_code);
+  mat::cli::add_cleanup_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -13,6 +13,22 @@ constexpr const char* kReset = "\033[0m";
 
 }  // namespace
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void TerminalObserver::header(const std::string& text) {
   std::fprintf(out_, "%s%s%s\n", color_ ? kBold : "", text.c_str(), color_ ? kReset : "");
 }
@@ -20,7 +36,7 @@ void TerminalObserver::header(const std::string& text) {
 void TerminalObserver::labelled(const char* label, const std::string& text) {
   const bool error = std::string_view(label) == "Error";
   std::fprintf(out_, "%s%s:%s\n%s\n", color_ ? (error ? kRed : kBold) : "", label,
-               color_ ? kReset : "", text.c_str());
+               color_ ? kReset : "", printable(text).c_str());
 }
 
 void TerminalObserver::on_run_start(const agent::Trajectory& t) {
@@ -35,7 +51,8 @@ void TerminalObserver::on_step_start(int index) {
 
 void TerminalObserver::on_model_token(std::string_view piece) {
   streamed_ = true;
-  std::fwrite(piece.data(), 1, piece.size(), out_);
+  const std::string shown = printable(piece);
+  std::fwrite(shown.data(), 1, shown.size(), out_);
   std::fflush(out_);
 }
 
@@ -43,7 +60,7 @@ void TerminalObserver::on_model_reply(const agent::Step& step) {
   if (streamed_) {
     std::fputc('\n', out_);
   } else {
-    std::fprintf(out_, "%s\n", step.raw.c_str());
+    std::fprintf(out_, "%s\n", printable(step.raw).c_str());
   }
   streamed_ = false;
   std::fflush(out_);
@@ -52,8 +69,9 @@ void TerminalObserver::on_model_reply(const agent::Step& step) {
 void TerminalObserver::on_step_end(const agent::Step& step) {
   if (step.observation && !step.observation->empty()) labelled("Observation", *step.observation);
   if (step.error) labelled("Error", *step.error);
-  std::fprintf(out_, "%s[model %.0f ms · exec %.0f ms · tokens %d in, %d out]%s\n",
-               color_ ? kDim : "", step.model_ms, step.exec_ms, step.tokens_in, step.tokens_out,
+  std::fprintf(out_, "%s[model %.0f ms · exec %.0f ms · tokens %lld in, %lld out]%s\n",
+               color_ ? kDim : "", step.model_ms, step.exec_ms,
+               static_cast<long long>(step.tokens_in), static_cast<long long>(step.tokens_out),
                color_ ? kReset : "");
   std::fflush(out_);
 }

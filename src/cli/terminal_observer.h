@@ -2,10 +2,16 @@
 #pragma once
 
 #include <cstdio>
+#include <string>
+#include <string_view>
 
 #include "mat/agent/agent.h"
 
 namespace mat::cli {
+
+// `text` with control characters other than newline and tab written as \xNN: text from the model
+// or from the model's code must not move the cursor, retitle the window or hide what came before.
+std::string printable(std::string_view text);
 
 class TerminalObserver : public agent::RunObserver {
  public:

@@ -30,7 +30,12 @@ core::Json parse_tool_arguments(const std::vector<std::string>& words) {
     } else {
       throw CLI::ValidationError("tool arguments", "--" + key + " has no value");
     }
-    args[key] = core::Json::accept(value) ? core::Json::parse(value) : core::Json(value);
+    if (core::json_nesting_depth(value) > core::kMaxJsonDepth) {
+      throw CLI::ValidationError("--" + key, "the value nests arrays or objects more than " +
+                                                 std::to_string(core::kMaxJsonDepth) + " deep");
+    }
+    std::optional<core::Json> parsed = core::parse_untrusted_json(value);
+    args[key] = parsed ? std::move(*parsed) : core::Json(value);
   }
   return args;
 }

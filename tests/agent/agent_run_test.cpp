@@ -76,11 +76,12 @@ class AgentRun : public ::testing::Test {
                          RunObserver* observer = nullptr) {
     llm::OpenAIChatModel model(config(base_url));
     Agent agent(model, registry_, PromptTemplate::builtin(), options_);
-    return agent.run({.id = "test-run", .text = task, .files = std::move(files)}, work_dir(),
-                     observer);
+    return agent.run({.id = "test-run", .text = task, .files = std::move(files)},
+                     RunPaths::under(run_dir()), observer);
   }
 
-  std::filesystem::path work_dir() const { return dir_.path() / "run"; }
+  std::filesystem::path run_dir() const { return dir_.path() / "run"; }
+  std::filesystem::path work_dir() const { return run_dir() / "work"; }
 
   // The text of message `index` of chat request `request`, image parts left out.
   std::string message_text(size_t request, int index) const {
@@ -251,6 +252,61 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
   const Trajectory t = run("What number is in the notes?", {notes});
   EXPECT_EQ(t.steps[0].observation, "secret 17\n");
   EXPECT_EQ(t.files[0].type, "txt");
+  // Regression: the original's mode was widened to 0644; only the copy is readable.
+  EXPECT_EQ(std::filesystem::status(notes).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+// Regression: a link planted by the code was followed and a host file sent as an image.
+TEST_F(AgentRun, PlantedLinksAreListedNotFollowed) {
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Link.", "import pathlib\npathlib.Path('leak.png').symlink_to('/etc/hostname')")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
+  const Trajectory t = run("Anything.");
+  ASSERT_FALSE(t.steps.empty());
+  EXPECT_TRUE(t.steps[0].images.empty());
+  EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("leak.png (symbolic link)"));
+  EXPECT_TRUE(image_urls(1, -1).empty());
+}
+
+// Regression: a small file claiming a huge size was decoded (gigabytes, minutes).
+TEST_F(AgentRun, ImagesOverThePixelBudgetAreRefusedBeforeDecoding) {
+  server_.enqueue(ScriptedReply::text(step_reply(
+      "Huge.",
+      "from PIL import Image\nImage.new('RGB', (4, 4)).save('s.png')\n"
+      "d = bytearray(open('s.png', 'rb').read())\n"
+      "d[16:24] = (20000).to_bytes(4, 'big') * 2\nopen('huge.png', 'wb').write(bytes(d))")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
+  const Trajectory t = run("Anything.");
+  ASSERT_FALSE(t.steps.empty());
+  EXPECT_THAT(t.steps[0].observation.value_or(""),
+              HasSubstr("huge.png cannot be shown: 'huge.png' is 20000 x 20000 pixels"));
+  EXPECT_EQ(t.steps[0].images.size(), 1u);  // s.png, the honest one
+}
+
+TEST_F(AgentRun, AReplyCutByTheLengthLimitIsNotRunAndSaysSo) {
+  ScriptedReply cut = ScriptedReply::text("Thought: I will\nCode:\n```py\nprint(1");
+  cut.finish_reason = "length";
+  server_.enqueue(cut);
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
+  const Trajectory t = run("Anything.");
+  ASSERT_EQ(t.steps.size(), 2u);
+  EXPECT_EQ(t.steps[0].finish_reason, "length");
+  EXPECT_THAT(t.steps[0].error.value_or(""), HasSubstr("cut off at the length limit"));
+  EXPECT_THAT(message_text(1, -1), HasSubstr("cut off"));
+}
+
+// Regression: a reply that failed part-way vanished from the record.
+TEST_F(AgentRun, AReplyThatBreaksMidStreamIsKeptWithItsPartialText) {
+  ScriptedReply broken = ScriptedReply::text("Thought: a long and careful plan");
+  broken.cut_stream = true;
+  server_.enqueue(broken);
+  const Trajectory t = run("Anything.");
+  EXPECT_EQ(t.end_reason, end_reason::kModelError);
+  ASSERT_EQ(t.steps.size(), 1u);
+  EXPECT_FALSE(t.steps[0].raw.empty());
+  EXPECT_EQ(t.steps[0].finish_reason, "error");
+  EXPECT_THAT(t.steps[0].error.value_or(""), HasSubstr("failed part-way"));
 }
 
 TEST_F(AgentRun, SavedImagesAreShownWithTheObservation) {
@@ -259,7 +315,7 @@ TEST_F(AgentRun, SavedImagesAreShownWithTheObservation) {
   server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='drawn')")));
   const Trajectory t = run("Draw a square.");
   ASSERT_EQ(t.steps[0].images.size(), 1u);
-  EXPECT_TRUE(std::filesystem::exists(work_dir() / t.steps[0].images[0]));
+  EXPECT_TRUE(std::filesystem::exists(run_dir() / t.steps[0].images[0]));
   EXPECT_THAT(*t.steps[0].observation, HasSubstr("chart.png"));
   EXPECT_EQ(image_urls(1, -1).size(), 1u);
 }

@@ -38,9 +38,11 @@ Trajectory two_step_trajectory() {
 TEST(Memory, RendersTheDocumentedTurnStructure) {
   core::TempDir dir;
   const cv::Mat pixels(8, 8, CV_8UC3, cv::Scalar(0, 0, 255));
-  cv::imwrite((dir.path() / "cats.png").string(), pixels);
+  // Images come from the run dir's host-only copies, never from the work dir.
+  std::filesystem::create_directories(dir.path() / "shown" / "task");
+  cv::imwrite((dir.path() / "shown" / "task" / "cats.png").string(), pixels);
   cv::imwrite((dir.path() / "plot.png").string(), pixels);
-  core::ImageCache images(64);
+  core::ImageCache images(core::ImageLimits{.max_side = 64});
 
   const auto messages = render_messages("SYSTEM", two_step_trajectory(), dir.path(), images);
   ASSERT_EQ(messages.size(), 6u);

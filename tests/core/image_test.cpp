@@ -33,7 +33,7 @@ TEST(Image, KeepsSmallImagesAsTheyAre) {
   // A PNG file with a .jpg name: the bytes decide the MIME type.
   const auto path = write_image(dir.path() / "small.png", 40, 30);
   std::filesystem::rename(path, dir.path() / "small.jpg");
-  const EncodedImage image = encode_image(dir.path() / "small.jpg", 64);
+  const EncodedImage image = encode_image(dir.path() / "small.jpg", ImageLimits{.max_side = 64});
   EXPECT_EQ(image.mime_type, "image/png");
   EXPECT_EQ(image.width, 40);
   EXPECT_EQ(image.height, 30);
@@ -42,7 +42,8 @@ TEST(Image, KeepsSmallImagesAsTheyAre) {
 
 TEST(Image, DownscalesLargeImagesKeepingAspect) {
   core::TempDir dir;
-  const EncodedImage image = encode_image(write_image(dir.path() / "big.jpg", 400, 100), 100);
+  const EncodedImage image =
+      encode_image(write_image(dir.path() / "big.jpg", 400, 100), ImageLimits{.max_side = 100});
   EXPECT_EQ(image.mime_type, "image/jpeg");
   EXPECT_EQ(image.width, 100);
   EXPECT_EQ(image.height, 25);
@@ -50,7 +51,7 @@ TEST(Image, DownscalesLargeImagesKeepingAspect) {
 
 TEST(Image, MissingFileNamesThePath) {
   try {
-    encode_image("/nonexistent/photo.png", 100);
+    encode_image("/nonexistent/photo.png", ImageLimits{.max_side = 100});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/photo.png"), std::string::npos);
@@ -62,19 +63,19 @@ TEST(Image, CorruptImageIsRejectedClearly) {
   core::TempDir dir;
   std::ofstream(dir.path() / "broken.png") << "\x89PNG\r\n\x1a\n this is not really a png";
   try {
-    encode_image(dir.path() / "broken.png", 100);
+    encode_image(dir.path() / "broken.png", ImageLimits{.max_side = 100});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos);
   }
   std::ofstream(dir.path() / "text.png") << "hello";
-  EXPECT_THROW(encode_image(dir.path() / "text.png", 100), Error);
+  EXPECT_THROW(encode_image(dir.path() / "text.png", ImageLimits{.max_side = 100}), Error);
 }
 
 TEST(ImageCache, EncodesOnceAndAgainWhenTheFileChanges) {
   core::TempDir dir;
   const auto path = write_image(dir.path() / "plot.png", 20, 20);
-  ImageCache cache(100);
+  ImageCache cache(ImageLimits{.max_side = 100});
   const auto first = cache.get(path);
   EXPECT_EQ(cache.get(path), first);  // same encoding shared, not re-encoded
   write_image(path, 30, 10);

@@ -23,6 +23,7 @@ using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 OpenAIConfig config_for(const std::string& base_url, bool stream) {
   OpenAIConfig config;
@@ -283,15 +284,29 @@ TEST_P(OpenAIChatModelModes, ServiceUnavailableThenSuccessIsRetried) {
   EXPECT_EQ(server_.request_count(), 2u);
 }
 
-TEST_P(OpenAIChatModelModes, PersistentServerErrorsRunOutOfRetries) {
+// Regression: a server that answers 500 with the same message every time (llama-server without
+// an mmproj, asked about an image) was retried six times with advice about overload.
+TEST_P(OpenAIChatModelModes, AServerErrorThatRepeatsItselfIsRetriedOnceAndPassedThrough) {
   OpenAIConfig config = this->config();
-  config.max_retries = 2;
+  config.max_retries = 5;
   OpenAIChatModel model(config);  // nothing enqueued: the fake answers 500 every time
   const ModelError error = chat_error(model);
-  EXPECT_TRUE(error.retryable());
+  EXPECT_FALSE(error.retryable());
   EXPECT_EQ(error.http_status(), 500);
-  EXPECT_THAT(error.what(), AllOf(HasSubstr("HTTP 500"), HasSubstr("no scripted reply left"),
-                                  HasSubstr("after 3 attempts")));
+  EXPECT_THAT(error.what(), AllOf(HasSubstr("HTTP 500: fake server: no scripted reply left"),
+                                  HasSubstr("same answer"), Not(HasSubstr("overloaded"))));
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_P(OpenAIChatModelModes, ChangingServerErrorsRunOutOfRetries) {
+  for (int i = 0; i < 3; ++i)
+    server_.enqueue(ScriptedReply::error(503, "busy " + std::to_string(i)));
+  OpenAIConfig config = this->config();
+  config.max_retries = 2;
+  OpenAIChatModel model(config);
+  const ModelError error = chat_error(model);
+  EXPECT_TRUE(error.retryable());
+  EXPECT_THAT(error.what(), AllOf(HasSubstr("HTTP 503: busy 2"), HasSubstr("after 3 attempts")));
   EXPECT_EQ(server_.request_count(), 3u);
 }
 
@@ -365,6 +380,7 @@ TEST_P(OpenAIChatModelModes, TimeoutIsRetried) {
   server_.enqueue(ScriptedReply::text("in time"));
   OpenAIConfig config = this->config();
   config.request_timeout = milliseconds(100);
+  config.stream_timeout = milliseconds(100);
   OpenAIChatModel model(config);
   const ChatResult result = model.chat(kQuestion, {});
   EXPECT_EQ(result.text, "in time");

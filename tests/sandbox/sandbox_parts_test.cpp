@@ -2,6 +2,8 @@
 // the artifact scan.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "mat/core/error.h"
+#include "mat/core/unique_fd.h"
 #include "mat/sandbox/artifacts.h"
 #include "mat/sandbox/frame_protocol.h"
 #include "mat/sandbox/output_capture.h"
@@ -80,13 +83,55 @@ TEST(SandboxArtifacts, ReportsCreatedAndModifiedFilesOnly) {
   const fs::path root = ::mkdtemp(pattern);
   std::ofstream(root / "kept.txt") << "same";
   std::ofstream(root / "changed.txt") << "old";
-  const DirSnapshot before = snapshot_files(root);
+  const core::ConfinedDir dir(root);
+  const DirSnapshot before = snapshot_files(dir);
   std::ofstream(root / "changed.txt") << "new and longer";
   fs::create_directories(root / "sub");
   std::ofstream(root / "sub" / "new.csv") << "a,b";
-  const std::vector<fs::path> changed = changed_files(before, snapshot_files(root), root);
-  EXPECT_EQ(changed, (std::vector<fs::path>{root / "changed.txt", root / "sub" / "new.csv"}));
+  const Changes changed = changed_files(before, snapshot_files(dir), root);
+  EXPECT_EQ(changed.files, (std::vector<fs::path>{root / "changed.txt", root / "sub" / "new.csv"}));
+  EXPECT_TRUE(changed.others.empty());
   fs::remove_all(root);
+}
+
+// Regression: a link to a host file, planted by the code, was reported as an image artifact and
+// its target sent to the model. It is listed as a link and never treated as a file.
+TEST(SandboxArtifacts, ListsLinksAndFifosWithoutFollowingThem) {
+  char pattern[] = "/tmp/mat-artifacts-test-XXXXXX";
+  const fs::path root = ::mkdtemp(pattern);
+  const core::ConfinedDir dir(root);
+  const DirSnapshot before = snapshot_files(dir);
+  fs::create_symlink("/etc/passwd", root / "plot.png");
+  fs::create_directory_symlink("/etc", root / "etc-link");
+  ASSERT_EQ(::mkfifo((root / "pipe.png").c_str(), 0600), 0);
+  const Changes changed = changed_files(before, snapshot_files(dir), root);
+  EXPECT_TRUE(changed.files.empty());
+  EXPECT_EQ(changed.others, (std::vector<std::string>{"etc-link (symbolic link)", "pipe.png (FIFO)",
+                                                      "plot.png (symbolic link)"}));
+  fs::remove_all(root);
+}
+
+// Regression: a frame nested 200,000 deep overflowed the host's stack.
+TEST(SandboxFrames, RefusesDeeplyNestedFrames) {
+  FrameReader deep;
+  deep.feed(frame_bytes("{\"op\": \"tool\", \"args\": " + std::string(200'000, '[') +
+                        std::string(200'000, ']') + "}"));
+  EXPECT_THROW(deep.next(), core::Error);
+  FrameReader fine;
+  fine.feed(frame_bytes("{\"op\": \"tool\", \"args\": [[[1]]]}"));
+  EXPECT_TRUE(fine.next().has_value());
+}
+
+// Regression: the host blocked forever writing a reply the worker never read.
+TEST(SandboxFrames, SendingGivesUpAtTheDeadline) {
+  int sockets[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sockets), 0);
+  const core::UniqueFd host(sockets[0]);
+  const core::UniqueFd worker(sockets[1]);  // never read
+  const core::Json big = {{"op", "tool_result"}, {"value", std::string(8 << 20, 'x')}};
+  EXPECT_EQ(send_frame(host.get(), big,
+                       std::chrono::steady_clock::now() + std::chrono::milliseconds(200)),
+            SendResult::kTimedOut);
 }
 
 }  // namespace

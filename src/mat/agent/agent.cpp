@@ -9,6 +9,7 @@
 #include "mat/agent/staging.h"
 #include "mat/core/error.h"
 #include "mat/core/image.h"
+#include "mat/core/interrupt.h"
 
 namespace mat::agent {
 namespace {
@@ -42,18 +43,27 @@ std::string best_answer_prompt(std::string_view end_reason) {
          "plain text, without code.";
 }
 
+std::string cut_off_error(const llm::GenerationParams& params) {
+  const std::string limit =
+      params.max_tokens ? " of " + std::to_string(*params.max_tokens) + " tokens" : "";
+  return "Your reply was cut off at the length limit" + limit +
+         " before it was complete, so its code was not run. Write a shorter thought and less "
+         "code per step.";
+}
+
 // The state of one run: its record, its sandbox and the encodings of its images.
 class Run {
  public:
   Run(llm::ChatModel& model, const tools::ToolRegistry& registry, const PromptTemplate& prompt,
-      const AgentOptions& options, const fs::path& work_dir, RunObserver& observer)
+      const AgentOptions& options, const RunPaths& paths, RunObserver& observer)
       : model_(model),
         registry_(registry),
         prompt_(prompt),
         options_(options),
-        work_dir_(fs::absolute(work_dir)),
+        run_dir_(fs::absolute(paths.run_dir)),
+        work_dir_(fs::absolute(paths.work_dir)),
         observer_(observer),
-        images_(options.image_max_side) {
+        images_(options.images) {
     params_ = options_.generation;
     for (std::string& stop : step_stop_sequences()) params_.stop.push_back(std::move(stop));
   }
@@ -65,10 +75,19 @@ class Run {
     t_.tools = registry_.names();
     t_.prompt_version = prompt_.version;
     t_.model = model_.identity();
+    t_.run_dir = run_dir_.string();
     t_.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
-    observer_.on_run_start(t_);
-    observer_.on_record_updated(t_);
-    if (prepare(task)) loop();
+    try {
+      observer_.on_run_start(t_);
+      observer_.on_record_updated(t_);
+      if (prepare(task)) loop();
+    } catch (const core::Interrupted& e) {
+      end(end_reason::kInterrupted, e.what());
+    } catch (const std::exception& e) {
+      end(end_reason::kInternalError, std::string("mat failed unexpectedly: ") + e.what() +
+                                          " (please report this with the record)");
+    }
+    sandbox_.reset();  // the work dir is handed back before the record is final
     t_.wall_ms = ms_since(start);
     observer_.on_run_end(t_);
     return std::move(t_);
@@ -78,8 +97,10 @@ class Run {
   // Stages the files and starts the sandbox; false (with the record's end set) when either fails.
   bool prepare(const Task& task) {
     try {
+      fs::create_directories(run_dir_);
       fs::create_directories(work_dir_);
-      t_.files = stage_files(task.files, work_dir_, images_);
+      work_.emplace(work_dir_);
+      t_.files = stage_files(task.files, *work_, run_dir_, images_);
     } catch (const std::exception& e) {
       return end(end_reason::kInputError, e.what());
     }
@@ -122,17 +143,23 @@ class Run {
   void loop() {
     int consecutive_errors = 0;
     for (int index = 0; index < options_.max_steps; ++index) {
+      if (core::interrupt_requested()) throw core::Interrupted();
       observer_.on_step_start(index);
       Step step;
       step.index = index;
       llm::ChatResult reply;
       try {
-        reply = ask_model(render_messages(system_prompt_, t_, work_dir_, images_), params_);
+        reply = ask_model(render_messages(system_prompt_, t_, run_dir_, images_), params_);
+      } catch (const core::Interrupted& e) {
+        keep_failed_reply(index, e.what());
+        throw;
       } catch (const std::exception& e) {
+        keep_failed_reply(index, e.what());
         end(end_reason::kModelError, e.what());
         return;
       }
       step.raw = reply.text;
+      step.finish_reason = reply.finish_reason;
       step.tokens_in = reply.usage.prompt_tokens;
       step.tokens_out = reply.usage.completion_tokens;
       step.model_ms = reply.latency_ms;
@@ -144,6 +171,11 @@ class Run {
         end(end_reason::kFinalAnswer, std::nullopt);
         return;
       }
+      if (sandbox_failure_) {
+        end(end_reason::kSandboxError, *sandbox_failure_);
+        return;
+      }
+      if (core::interrupt_requested()) throw core::Interrupted();
       consecutive_errors = t_.steps.back().error ? consecutive_errors + 1 : 0;
       if (consecutive_errors >= options_.max_consecutive_errors) {
         cut_off(end_reason::kMaxErrors);
@@ -153,8 +185,25 @@ class Run {
     cut_off(end_reason::kMaxSteps);
   }
 
+  // A reply that failed part-way is kept in the record, with what had arrived of it.
+  void keep_failed_reply(int index, const std::string& error) {
+    if (partial_.empty()) return;
+    Step step;
+    step.index = index;
+    step.raw = std::move(partial_);
+    step.finish_reason = "error";
+    step.error = "the model's reply failed part-way: " + error;
+    t_.steps.push_back(std::move(step));
+    observer_.on_record_updated(t_);
+  }
+
   // Parses the reply and runs its code; true when the code gave the final answer.
   bool act(Step& step) {
+    if (step.finish_reason == "length") {
+      step.error = cut_off_error(params_);
+      observer_.on_model_reply(step);
+      return false;
+    }
     auto parsed = parse_step(step.raw);
     if (auto* failure = std::get_if<ParseError>(&parsed)) {
       step.error = failure->message;
@@ -165,15 +214,27 @@ class Run {
     step.code = std::get<ParsedStep>(parsed).code;
     observer_.on_model_reply(step);
 
-    const sandbox::ExecResult result = sandbox_->execute(step.code);
+    sandbox::ExecResult result;
+    try {
+      result = sandbox_->execute(step.code);
+    } catch (const std::exception& e) {  // not even a fresh worker could be started
+      step.error = std::string("the sandbox failed: ") + e.what();
+      sandbox_failure_ = e.what();
+      return false;
+    }
     step.exec_ms = result.exec_ms;
     step.observation = result.output;
     if (result.error) step.error = result.error;
+    if (result.interrupted) throw core::Interrupted();
     if (result.final_answer) {
       t_.final_answer = answer_text(*result.final_answer);
       return true;
     }
     show_images(step, result.artifacts);
+    for (const std::string& entry : result.unread_entries) {
+      *step.observation +=
+          "\n[" + entry + " is not a regular file: mat does not follow or read it]";
+    }
     if (!step.error && step.observation->empty() && step.images.empty()) {
       step.observation = std::string(kNoOutputHint);
     }
@@ -181,40 +242,55 @@ class Run {
   }
 
   void show_images(Step& step, const std::vector<fs::path>& artifacts) {
+    int skipped = 0;
     for (const fs::path& artifact : artifacts) {
       if (!core::has_image_extension(artifact)) continue;
-      if (static_cast<int>(step.images.size()) >= options_.max_images_per_step) break;
-      const fs::path relative = fs::relative(artifact, work_dir_);
-      try {
-        images_.get(artifact);
-        step.images.push_back(snapshot_image(artifact, work_dir_, step.index));
-        *step.observation += "\n[image " + relative.string() + " is shown below]";
-      } catch (const std::exception& e) {
-        *step.observation +=
-            "\n[image " + relative.string() + " cannot be shown: " + e.what() + "]";
+      if (static_cast<int>(step.images.size()) >= options_.max_images_per_step) {
+        ++skipped;
+        continue;
       }
+      const std::string relative = fs::relative(artifact, work_dir_).string();
+      try {
+        const std::string shown =
+            snapshot_image(*work_, relative, run_dir_, step.index, options_.images);
+        images_.get(run_dir_ / shown);
+        step.images.push_back(shown);
+        *step.observation += "\n[image " + relative + " is shown below]";
+      } catch (const std::exception& e) {
+        *step.observation += "\n[image " + relative + " cannot be shown: " + e.what() + "]";
+      }
+    }
+    if (skipped > 0) {
+      *step.observation += "\n[" + std::to_string(skipped) + " more image(s) not shown: at most " +
+                           std::to_string(options_.max_images_per_step) + " per step]";
     }
   }
 
   llm::ChatResult ask_model(const std::vector<llm::ChatMessage>& messages,
                             const llm::GenerationParams& params) {
-    return model_.chat(messages, params,
-                       [this](std::string_view piece) { observer_.on_model_token(piece); });
+    partial_.clear();
+    return model_.chat(messages, params, [this](std::string_view piece) {
+      partial_.append(piece);
+      observer_.on_model_token(piece);
+    });
   }
 
   // A limit ended the run: ask once more for the best answer from what the memory holds.
   void cut_off(const char* reason) {
     observer_.on_limit_reached(reason);
-    std::vector<llm::ChatMessage> messages =
-        render_messages(system_prompt_, t_, work_dir_, images_);
+    std::vector<llm::ChatMessage> messages = render_messages(system_prompt_, t_, run_dir_, images_);
     messages.push_back(llm::ChatMessage::text(llm::Role::kUser, best_answer_prompt(reason)));
     llm::GenerationParams params = options_.generation;
     try {
       const llm::ChatResult reply = ask_model(messages, params);
       t_.best_answer_request = BestAnswerRequest{reply.text, reply.usage.prompt_tokens,
                                                  reply.usage.completion_tokens, reply.latency_ms};
-      t_.final_answer = reply.text;
+      if (reply.text.find_first_not_of(" \t\r\n") != std::string::npos) {
+        t_.final_answer = reply.text;
+      }
       end(reason, std::nullopt);
+    } catch (const core::Interrupted&) {
+      throw;
     } catch (const std::exception& e) {
       end(reason, std::string("the best-answer request failed: ") + e.what());
     }
@@ -230,12 +306,16 @@ class Run {
   const tools::ToolRegistry& registry_;
   const PromptTemplate& prompt_;
   const AgentOptions& options_;
+  const fs::path run_dir_;
   const fs::path work_dir_;
   RunObserver& observer_;
   core::ImageCache images_;
   llm::GenerationParams params_;
   std::string system_prompt_;
+  std::optional<core::ConfinedDir> work_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
+  std::string partial_;  // the reply being streamed, kept should it fail part-way
+  std::optional<std::string> sandbox_failure_;
   Trajectory t_;
 };
 
@@ -256,9 +336,9 @@ Agent::Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptT
     throw core::Error("max consecutive errors must be at least 1");
 }
 
-Trajectory Agent::run(const Task& task, const fs::path& work_dir, RunObserver* observer) {
+Trajectory Agent::run(const Task& task, const RunPaths& paths, RunObserver* observer) {
   RunObserver silent;
-  return Run(model_, registry_, prompt_, options_, work_dir, observer ? *observer : silent)
+  return Run(model_, registry_, prompt_, options_, paths, observer ? *observer : silent)
       .execute(task);
 }
 

@@ -3,7 +3,8 @@
 // final_answer(...) or a limit. Every run yields exactly one trajectory record.
 //
 //   agent::Agent agent(model, registry, agent::PromptTemplate::builtin(), {});
-//   agent::Trajectory t = agent.run({.text = "Sum the table", .files = {"table.png"}}, run_dir);
+//   agent::Trajectory t = agent.run({.text = "Sum the table", .files = {"table.png"}},
+//                                   agent::RunPaths::under("mat-runs/run-1"));
 #pragma once
 
 #include <filesystem>
@@ -22,12 +23,23 @@ namespace mat::agent {
 struct AgentOptions {
   int max_steps = 8;
   int max_consecutive_errors = 5;    // paper: 5 when evaluating, 3 when generating data
-  int image_max_side = 1280;         // larger images are downscaled before they are sent
+  core::ImageLimits images;          // what is decoded and how large it is sent
   int max_images_per_step = 4;       // saved images shown with one observation
   llm::GenerationParams generation;  // the step stop sequences are added to these
   sandbox::Limits limits;
   std::vector<std::string> allowed_imports;  // empty = sandbox::default_allowed_imports()
   bool unsafe_no_sandbox = false;
+};
+
+// Where a run lives. The work dir is the only place the model's code can write; the run dir holds
+// what the host keeps (the images the model was shown) and must not be inside the work dir.
+struct RunPaths {
+  std::filesystem::path run_dir;
+  std::filesystem::path work_dir;
+  // The default layout: RUN/work/ for the code, RUN/shown/ for the host's copies of images.
+  static RunPaths under(const std::filesystem::path& run_dir) {
+    return {run_dir, run_dir / "work"};
+  }
 };
 
 struct Task {
@@ -57,11 +69,11 @@ class Agent {
   Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptTemplate prompt,
         AgentOptions options);
 
-  // Runs `task` with `work_dir` as the sandbox's working directory (created when missing; the
-  // attached files are copied into it). Failures of the run (bad input, model errors, sandbox
-  // problems) do not throw: they end the run and are recorded in end_reason and error.
-  Trajectory run(const Task& task, const std::filesystem::path& work_dir,
-                 RunObserver* observer = nullptr);
+  // Runs `task` with `paths.work_dir` as the sandbox's working directory (both folders are
+  // created when missing; the attached files are copied into the work dir). Never throws: bad
+  // input, model errors, sandbox problems and interrupt requests (core/interrupt.h) end the run
+  // and are recorded in end_reason and error.
+  Trajectory run(const Task& task, const RunPaths& paths, RunObserver* observer = nullptr);
 
   const AgentOptions& options() const { return options_; }
 

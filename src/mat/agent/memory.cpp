@@ -1,6 +1,7 @@
 #include "mat/agent/memory.h"
 
 #include "mat/agent/parser.h"
+#include "mat/agent/staging.h"
 
 namespace mat::agent {
 namespace {
@@ -10,11 +11,11 @@ constexpr std::string_view kRetryAdvice =
     "different one.";
 
 void append_images(llm::ChatMessage& message, const std::vector<std::string>& paths,
-                   const std::filesystem::path& work_dir, core::ImageCache& images) {
+                   const std::filesystem::path& run_dir, core::ImageCache& images) {
   for (const std::string& path : paths) {
     const std::filesystem::path p(path);
     message.parts.push_back(
-        llm::ContentPart::from_image(images.get(p.is_absolute() ? p : work_dir / p)));
+        llm::ContentPart::from_image(images.get(p.is_absolute() ? p : run_dir / p)));
   }
 }
 
@@ -46,7 +47,7 @@ std::string observation_text(const Step& step) {
 
 std::vector<llm::ChatMessage> render_messages(const std::string& system_prompt,
                                               const Trajectory& trajectory,
-                                              const std::filesystem::path& work_dir,
+                                              const std::filesystem::path& run_dir,
                                               core::ImageCache& images) {
   std::vector<llm::ChatMessage> messages;
   messages.push_back(llm::ChatMessage::text(llm::Role::kSystem, system_prompt));
@@ -55,15 +56,15 @@ std::vector<llm::ChatMessage> render_messages(const std::string& system_prompt,
       llm::ChatMessage::text(llm::Role::kUser, task_text(trajectory.task, trajectory.files));
   std::vector<std::string> attached_images;
   for (const FileRef& file : trajectory.files) {
-    if (file.type == "image") attached_images.push_back(file.path);
+    if (file.type == "image") attached_images.push_back(shown_task_image(file));
   }
-  append_images(task, attached_images, work_dir, images);
+  append_images(task, attached_images, run_dir, images);
   messages.push_back(std::move(task));
 
   for (const Step& step : trajectory.steps) {
     messages.push_back(llm::ChatMessage::text(llm::Role::kAssistant, assistant_text(step)));
     llm::ChatMessage observation = llm::ChatMessage::text(llm::Role::kUser, observation_text(step));
-    append_images(observation, step.images, work_dir, images);
+    append_images(observation, step.images, run_dir, images);
     messages.push_back(std::move(observation));
   }
   return messages;

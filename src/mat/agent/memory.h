@@ -23,11 +23,12 @@ std::string assistant_text(const Step& step);
 // The user turn that follows a step.
 std::string observation_text(const Step& step);
 
-// Renders the memory. Image paths (attached files of type "image" and the images of each step)
-// are resolved against `work_dir` and encoded through `images`, once per run.
+// Renders the memory. Images (the host's copies of attached images, see shown_task_image(), and
+// the images of each step) are read from under `run_dir` and encoded through `images`, once per
+// run; never from the sandbox's working directory, which the model's code can change.
 std::vector<llm::ChatMessage> render_messages(const std::string& system_prompt,
                                               const Trajectory& trajectory,
-                                              const std::filesystem::path& work_dir,
+                                              const std::filesystem::path& run_dir,
                                               core::ImageCache& images);
 
 }  // namespace mat::agent

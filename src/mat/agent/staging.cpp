@@ -1,14 +1,41 @@
 #include "mat/agent/staging.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <set>
 
 #include "mat/core/error.h"
+#include "mat/core/json.h"
 
 namespace mat::agent {
 
 namespace fs = std::filesystem;
 
-std::vector<FileRef> stage_files(const std::vector<fs::path>& files, const fs::path& work_dir,
+namespace {
+
+// True when `file` is already the entry `name` of the work dir (a reused folder's own file).
+bool already_in(const core::ConfinedDir& work_dir, const fs::path& file, const std::string& name) {
+  struct stat original {};
+  struct stat entry {};
+  return ::stat(file.c_str(), &original) == 0 &&
+         ::fstatat(work_dir.fd(), name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0 &&
+         original.st_dev == entry.st_dev && original.st_ino == entry.st_ino;
+}
+
+void write_host_copy(const fs::path& path, const std::string& bytes) {
+  fs::create_directories(path.parent_path());
+  core::ConfinedDir(path.parent_path()).write_new_file(path.filename().string(), bytes, 0644);
+}
+
+}  // namespace
+
+std::string shown_task_image(const FileRef& file) {
+  return "shown/task/" + file.path;
+}
+
+std::vector<FileRef> stage_files(const std::vector<fs::path>& files,
+                                 const core::ConfinedDir& work_dir, const fs::path& run_dir,
                                  core::ImageCache& images) {
   for (const fs::path& file : files) {
     std::error_code ec;
@@ -25,23 +52,19 @@ std::vector<FileRef> stage_files(const std::vector<fs::path>& files, const fs::p
     for (int n = 2; !taken.insert(name).second; ++n) {
       name = std::to_string(n) + "_" + file.filename().string();
     }
-    const fs::path target = work_dir / name;
-    std::error_code ec;
-    if (fs::absolute(file, ec).lexically_normal() != fs::absolute(target, ec).lexically_normal()) {
-      fs::copy_file(file, target, fs::copy_options::overwrite_existing, ec);
-      if (ec) {
-        throw core::Error("cannot copy attached file '" + file.string() + "' into '" +
-                          work_dir.string() + "': " + ec.message());
-      }
-    }
-    // The sandboxed worker runs under another uid: make the copy readable whatever the
-    // original's mode was (a 0600 download would otherwise be invisible to the code).
-    fs::permissions(target, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
-                    fs::perm_options::add, ec);
     FileRef ref{name, file_type_of(file)};
+    const bool in_place = already_in(work_dir, file, name);
+    std::string bytes;
+    if (!in_place || ref.type == "image") bytes = core::read_file(file);
+    // A fresh copy, readable by the sandbox's uid whatever the original's mode; the original
+    // itself is never touched.
+    if (!in_place) work_dir.write_new_file(name, bytes, 0644);
     if (ref.type == "image") {
       try {
-        images.get(target);
+        core::check_image_budget(bytes, file.string(), images.limits());
+        const fs::path shown = run_dir / shown_task_image(ref);
+        write_host_copy(shown, bytes);
+        images.get(shown);
       } catch (const core::Error& e) {
         throw core::Error(std::string("attached image cannot be used: ") + e.what());
       }
@@ -51,13 +74,18 @@ std::vector<FileRef> stage_files(const std::vector<fs::path>& files, const fs::p
   return refs;
 }
 
-std::string snapshot_image(const fs::path& image, const fs::path& work_dir, int step_index) {
-  const fs::path relative =
-      fs::path(".mat") / "observations" /
-      ("step-" + std::to_string(step_index) + "-" + image.filename().string());
-  fs::create_directories(work_dir / relative.parent_path());
-  fs::copy_file(image, work_dir / relative, fs::copy_options::overwrite_existing);
-  return relative.string();
+std::string snapshot_image(const core::ConfinedDir& work_dir, const std::string& relative,
+                           const fs::path& run_dir, int step_index,
+                           const core::ImageLimits& limits) {
+  const std::string bytes = work_dir.read_regular(relative, limits.max_file_bytes);
+  core::check_image_budget(bytes, relative, limits);
+  std::string flat = relative;
+  for (char& c : flat) {
+    if (c == '/') c = '_';
+  }
+  const std::string shown = "shown/step-" + std::to_string(step_index) + "/" + flat;
+  write_host_copy(run_dir / shown, bytes);
+  return shown;
 }
 
 }  // namespace mat::agent

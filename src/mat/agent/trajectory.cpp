@@ -58,6 +58,7 @@ core::Json Step::to_json() const {
           {"observation", optional_json(observation)},
           {"error", optional_json(error)},
           {"images", images},
+          {"finish_reason", finish_reason},
           {"tokens_in", tokens_in},
           {"tokens_out", tokens_out},
           {"model_ms", model_ms},
@@ -73,8 +74,9 @@ Step Step::from_json(const core::Json& json) {
   step.observation = optional_field<std::string>(json, "observation");
   step.error = optional_field<std::string>(json, "error");
   step.images = json.value("images", std::vector<std::string>{});
-  step.tokens_in = json.value("tokens_in", 0);
-  step.tokens_out = json.value("tokens_out", 0);
+  step.finish_reason = json.value("finish_reason", "");
+  step.tokens_in = json.value("tokens_in", std::int64_t{0});
+  step.tokens_out = json.value("tokens_out", std::int64_t{0});
   step.model_ms = json.value("model_ms", 0.0);
   step.exec_ms = json.value("exec_ms", 0.0);
   return step;
@@ -107,6 +109,7 @@ core::Json Trajectory::to_json() const {
           {"end_reason", end_reason},
           {"error", optional_json(error)},
           {"best_answer_request", std::move(best)},
+          {"run_dir", run_dir},
           {"started_at", started_at},
           {"wall_ms", wall_ms},
           {"ground_truth", ground_truth},
@@ -139,9 +142,10 @@ Trajectory Trajectory::from_json(const core::Json& json) {
   if (json.contains("best_answer_request") && json["best_answer_request"].is_object()) {
     const core::Json& best = json["best_answer_request"];
     t.best_answer_request =
-        BestAnswerRequest{best.value("raw", ""), best.value("tokens_in", 0),
-                          best.value("tokens_out", 0), best.value("model_ms", 0.0)};
+        BestAnswerRequest{best.value("raw", ""), best.value("tokens_in", std::int64_t{0}),
+                          best.value("tokens_out", std::int64_t{0}), best.value("model_ms", 0.0)};
   }
+  t.run_dir = json.value("run_dir", "");
   t.started_at = json.value("started_at", "");
   t.wall_ms = json.value("wall_ms", 0.0);
   t.ground_truth = json.value("ground_truth", core::Json());

@@ -2,6 +2,7 @@
 // trainer, the evaluator and the viewer. Steps are plain records; memory.h renders them.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,9 +29,10 @@ struct Step {
   std::string code;                        // empty when the reply could not be parsed
   std::optional<std::string> observation;  // what the code printed (or the no-output hint)
   std::optional<std::string> error;        // parse error, exception, timeout, ...
-  std::vector<std::string> images;         // images shown to the model with the observation
-  int tokens_in = 0;
-  int tokens_out = 0;
+  std::vector<std::string> images;         // shown with the observation; relative to the run dir
+  std::string finish_reason;               // "stop", "length" (cut by max_tokens), "error", ...
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
   double model_ms = 0;
   double exec_ms = 0;
 
@@ -41,8 +43,8 @@ struct Step {
 // The extra request made when a limit cut the run off: "give your best answer now".
 struct BestAnswerRequest {
   std::string raw;
-  int tokens_in = 0;
-  int tokens_out = 0;
+  std::int64_t tokens_in = 0;
+  std::int64_t tokens_out = 0;
   double model_ms = 0;
 };
 
@@ -52,8 +54,9 @@ inline constexpr const char* kMaxSteps = "max_steps";
 inline constexpr const char* kMaxErrors = "max_errors";
 inline constexpr const char* kModelError = "model_error";
 inline constexpr const char* kInputError = "input_error";      // a bad attached file: no model call
-inline constexpr const char* kSandboxError = "sandbox_error";  // the worker could not start
+inline constexpr const char* kSandboxError = "sandbox_error";  // no worker could be started
 inline constexpr const char* kInterrupted = "interrupted";     // the process stopped mid-run
+inline constexpr const char* kInternalError = "internal_error";  // a bug in mat: please report
 }  // namespace end_reason
 
 struct Trajectory {
@@ -68,6 +71,7 @@ struct Trajectory {
   std::string end_reason;
   std::optional<std::string> error;  // why the run failed, when it did
   std::optional<BestAnswerRequest> best_answer_request;
+  std::string run_dir;     // absolute: images and the work dir are found under it
   std::string started_at;  // ISO 8601, UTC
   double wall_ms = 0;
   core::Json ground_truth;  // filled by the evaluator / pipeline

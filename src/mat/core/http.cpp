@@ -10,6 +10,8 @@
 #include <mutex>
 #include <system_error>
 
+#include "mat/core/interrupt.h"
+
 namespace mat::core {
 
 namespace {
@@ -133,6 +135,11 @@ size_t on_body_piece(char* data, size_t size, size_t count, void* user) {
   return 0;  // anything but piece.size() makes curl abort the transfer
 }
 
+// Called by curl about once a second and on every transfer: stops it when mat is asked to stop.
+int on_progress(void* /*user*/, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return interrupt_requested() ? 1 : 0;
+}
+
 Slist make_header_list(const HttpRequest& request) {
   Slist list;
   const auto append = [&list](const std::string& line) {
@@ -206,6 +213,13 @@ HttpResponse send_http(const HttpRequest& request, const HttpBodyCallback& on_bo
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(request.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  if (request.idle_timeout.count() > 0) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);  // bytes per second
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     static_cast<long>((request.idle_timeout.count() + 999) / 1000));
+  }
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header_line);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
@@ -215,6 +229,7 @@ HttpResponse send_http(const HttpRequest& request, const HttpBodyCallback& on_bo
 
   const CURLcode code = curl_easy_perform(curl);
   if (transfer.callback_error) std::rethrow_exception(transfer.callback_error);
+  if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) throw Interrupted();
   if (code != CURLE_OK && !transfer.stopped_by_callback) {
     throw_transport_error(curl, request, code, error_buffer);
   }

@@ -22,6 +22,10 @@ struct HttpRequest {
   std::string body;  // sent when non-empty (and always for POST)
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds timeout{600'000};  // whole transfer; 0 means no limit
+  // No byte received for this long (rounded up to whole seconds) is a timeout, however long the
+  // whole transfer may take: a stalled stream is found quickly, a healthy long one is never
+  // cut. 0 means no limit.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 struct HttpResponse {
@@ -56,7 +60,8 @@ class HttpTransportError : public Error {
 };
 
 // Sends `request` and waits for the response. Any HTTP status is a response, not an error;
-// throws HttpTransportError when the exchange itself fails. Safe to call from many threads.
+// throws HttpTransportError when the exchange itself fails, and core::Interrupted when an
+// interrupt (interrupt.h) is requested meanwhile. Safe to call from many threads.
 HttpResponse send_http(const HttpRequest& request, const HttpBodyCallback& on_body = {});
 
 // Parses an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT" and the two obsolete forms RFC 9110

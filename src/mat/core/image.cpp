@@ -9,6 +9,7 @@
 
 #include "mat/core/base64.h"
 #include "mat/core/error.h"
+#include "mat/core/image_header.h"
 #include "mat/core/json.h"
 
 namespace mat::core {
@@ -37,32 +38,61 @@ bool has_image_extension(const std::filesystem::path& path) {
   return std::find(kImageExtensions.begin(), kImageExtensions.end(), ext) != kImageExtensions.end();
 }
 
-EncodedImage encode_image(const std::filesystem::path& path, int max_side) {
-  std::string bytes = read_file(path);
-  EncodedImage image;
-  image.source = path;
-  image.mime_type = sniff_image_mime(bytes);
-  if (image.mime_type.empty()) {
-    throw Error("'" + path.string() +
-                "' is not an image mat can read (expected PNG, JPEG, GIF, WebP, BMP or TIFF)");
+void check_image_budget(std::string_view bytes, const std::string& name,
+                        const ImageLimits& limits) {
+  const std::string quoted = "'" + name + "'";
+  if (sniff_image_mime(bytes).empty()) {
+    throw Error(quoted +
+                " is not an image mat can read (expected PNG, JPEG, GIF, WebP, BMP or TIFF)");
   }
+  const std::optional<ImageSize> size = read_image_size(bytes);
+  if (!size || size->pixels() == 0) {
+    throw Error(quoted +
+                " has no readable image size in its header: the file is corrupt or truncated");
+  }
+  if (size->pixels() > limits.max_pixels) {
+    throw Error(quoted + " is " + std::to_string(size->width) + " x " +
+                std::to_string(size->height) + " pixels, more than the " +
+                std::to_string(limits.max_pixels) +
+                " allowed: save a smaller image (resize it before saving)");
+  }
+}
+
+EncodedImage encode_image(const std::filesystem::path& path, const ImageLimits& limits) {
+  std::error_code error;
+  const auto bytes_on_disk = std::filesystem::file_size(path, error);
+  if (!error && bytes_on_disk > limits.max_file_bytes) {
+    throw Error("'" + path.string() + "' is " + std::to_string(bytes_on_disk) +
+                " bytes, more than the " + std::to_string(limits.max_file_bytes) +
+                " allowed for an image");
+  }
+  EncodedImage image = encode_image_bytes(read_file(path), path.string(), limits);
+  image.source = path;
+  return image;
+}
+
+EncodedImage encode_image_bytes(std::string bytes, const std::string& name,
+                                const ImageLimits& limits) {
+  check_image_budget(bytes, name, limits);
+  EncodedImage image;
+  image.mime_type = sniff_image_mime(bytes);
   const cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
   cv::Mat pixels = cv::imdecode(raw, cv::IMREAD_UNCHANGED);
   if (pixels.empty()) {
-    throw Error("'" + path.string() + "' looks like " + image.mime_type +
+    throw Error("'" + name + "' looks like " + image.mime_type +
                 " but cannot be decoded: the file is corrupt or truncated");
   }
   image.width = pixels.cols;
   image.height = pixels.rows;
   const int longest = std::max(pixels.cols, pixels.rows);
-  if (max_side > 0 && longest > max_side) {
-    const double scale = static_cast<double>(max_side) / longest;
+  if (limits.max_side > 0 && longest > limits.max_side) {
+    const double scale = static_cast<double>(limits.max_side) / longest;
     cv::Mat smaller;
     cv::resize(pixels, smaller, cv::Size(), scale, scale, cv::INTER_AREA);
     const bool jpeg = image.mime_type == "image/jpeg";
     std::vector<uchar> encoded;
     if (!cv::imencode(jpeg ? ".jpg" : ".png", smaller, encoded)) {
-      throw Error("re-encoding the downscaled '" + path.string() + "' failed");
+      throw Error("re-encoding the downscaled '" + name + "' failed");
     }
     bytes.assign(encoded.begin(), encoded.end());
     image.mime_type = jpeg ? "image/jpeg" : "image/png";
@@ -72,7 +102,7 @@ EncodedImage encode_image(const std::filesystem::path& path, int max_side) {
     // Chat APIs accept PNG/JPEG/GIF/WebP only; convert the rest losslessly.
     std::vector<uchar> encoded;
     if (!cv::imencode(".png", pixels, encoded)) {
-      throw Error("converting '" + path.string() + "' to PNG failed");
+      throw Error("converting '" + name + "' to PNG failed");
     }
     bytes.assign(encoded.begin(), encoded.end());
     image.mime_type = "image/png";

@@ -12,7 +12,7 @@ std::shared_ptr<const EncodedImage> ImageCache::get(const std::filesystem::path&
   if (it != images_.end() && !ec && it->second.modified == modified && it->second.size == size) {
     return it->second.image;
   }
-  auto image = std::make_shared<const EncodedImage>(encode_image(key, max_side_));
+  auto image = std::make_shared<const EncodedImage>(encode_image(key, limits_));
   images_[key] = Entry{modified, size, image};
   return image;
 }

@@ -14,15 +14,16 @@ namespace mat::core {
 
 class ImageCache {
  public:
-  explicit ImageCache(int max_side) : max_side_(max_side) {}
+  explicit ImageCache(ImageLimits limits) : limits_(limits) {}
 
   // The encoding of `path`, made on first use and remade when the file changes (a plot the model
   // saves again under the same name). Throws core::Error like encode_image().
   std::shared_ptr<const EncodedImage> get(const std::filesystem::path& path);
   size_t size() const;
+  const ImageLimits& limits() const { return limits_; }
 
  private:
-  int max_side_;
+  ImageLimits limits_;
   mutable std::mutex mutex_;
   struct Entry {
     std::filesystem::file_time_type modified;

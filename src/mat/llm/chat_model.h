@@ -2,6 +2,7 @@
 // implements: the OpenAI-compatible HTTP client here, the libtorch engine in `engine`.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -50,8 +51,8 @@ struct GenerationParams {
 };
 
 struct Usage {
-  int prompt_tokens = 0;
-  int completion_tokens = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
 };
 
 struct ChatResult {

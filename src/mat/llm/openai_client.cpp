@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <optional>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <variant>
 
 #include "mat/core/http.h"
+#include "mat/core/interrupt.h"
 #include "mat/llm/openai_wire.h"
 #include "mat/llm/retry.h"
 
@@ -23,6 +23,7 @@ using std::chrono::milliseconds;
 // An attempt that failed in a way another attempt may fix.
 struct TransientFailure {
   int status = 0;      // 0 when no HTTP response arrived
+  std::string body;    // the server's message, to tell a repeated answer from a new failure
   std::string what;    // what went wrong, naming the server
   std::string advice;  // what to do once the retries have run out
   std::optional<milliseconds> retry_after;
@@ -51,28 +52,31 @@ core::HttpRequest make_request(const OpenAIConfig& config, const std::vector<Cha
   }
   request.body = serialize_chat_request(config.model, messages, params, config.stream);
   request.connect_timeout = config.connect_timeout;
-  request.timeout = config.request_timeout;
+  request.timeout = config.stream ? config.stream_timeout : config.request_timeout;
+  if (config.stream) request.idle_timeout = config.idle_timeout;
   return request;
 }
 
 TransientFailure transport_failure(const OpenAIConfig& config,
                                    const core::HttpTransportError& error) {
   if (error.timed_out()) {
-    return {0, server_at(config) + " did not answer in time (" + error.cause() + ")",
-            "it may be overloaded or the reply too long; try again later or raise the request "
-            "timeout",
+    return {0, "", server_at(config) + " did not answer in time (" + error.cause() + ")",
+            config.stream ? "it sent nothing for longer than the idle timeout; check that it is "
+                            "not stuck, or raise --idle-timeout"
+                          : "it may be overloaded or the reply too long; try again later or "
+                            "raise the request timeout",
             std::nullopt};
   }
-  return {0, "cannot reach " + server_at(config) + " (" + error.cause() + ")",
+  return {0, "", "cannot reach " + server_at(config) + " (" + error.cause() + ")",
           "is it running? Set OPENAI_BASE_URL to its address (for example "
           "http://127.0.0.1:8000/v1)",
           std::nullopt};
 }
 
 TransientFailure status_failure(const OpenAIConfig& config, const core::HttpResponse& response) {
-  TransientFailure failure{
-      response.status, server_at(config) + " answered " + status_text(response),
-      "it is overloaded or failing; try again later or check its logs", std::nullopt};
+  TransientFailure failure{response.status, server_error_message(response.body),
+                           server_at(config) + " answered " + status_text(response),
+                           "check the server's log for the cause", std::nullopt};
   if (response.status == 429) {
     failure.advice =
         "the rate limit or quota is exhausted; wait before trying again, send fewer requests at "
@@ -154,11 +158,22 @@ AttemptOutcome attempt_chat(const OpenAIConfig& config, const core::HttpRequest&
                          " reported an error while streaming the reply: " + *reader.server_error(),
                      response.status, false);
   }
+  ChatResult result;
   try {
-    return config.stream ? reader.finish() : read_whole_reply(response, on_token);
+    result = config.stream ? reader.finish() : read_whole_reply(response, on_token);
   } catch (const MalformedResponse& error) {
     throw malformed(config, response.status, error);
   }
+  if (config.stream && !reader.complete()) {
+    const std::string what = server_at(config) +
+                             " ended the stream before the reply was complete (no [DONE] and no "
+                             "finish reason)";
+    if (reader.delivered_text()) {
+      throw ModelError(what + "; not retried because part of it was already shown", 0, true);
+    }
+    return TransientFailure{0, "", what, "check the server's log for the cause", std::nullopt};
+  }
+  return result;
 }
 
 std::string attempts_text(int attempts) {
@@ -196,6 +211,7 @@ ChatResult OpenAIChatModel::chat(const std::vector<ChatMessage>& messages,
   const core::HttpRequest request = make_request(config_, messages, params);
   const BackoffPolicy backoff{config_.initial_backoff, config_.max_backoff};
   const int max_attempts = config_.max_retries + 1;
+  std::optional<TransientFailure> previous;
   for (int attempt = 1;; ++attempt) {
     AttemptOutcome outcome = attempt_chat(config_, request, on_token);
     if (auto* result = std::get_if<ChatResult>(&outcome)) {
@@ -206,16 +222,23 @@ ChatResult OpenAIChatModel::chat(const std::vector<ChatMessage>& messages,
       return std::move(*result);
     }
     const auto& failure = std::get<TransientFailure>(outcome);
+    if (failure.status >= 500 && previous && previous->status == failure.status &&
+        previous->body == failure.body) {
+      throw ModelError(failure.what + " (the same answer " + attempts_text(attempt) +
+                           " in a row, so it is not retried further): " + failure.advice,
+                       failure.status, false);
+    }
     if (attempt >= max_attempts) {
       throw ModelError(failure.what + " after " + attempts_text(attempt) + ": " + failure.advice,
                        failure.status, true);
     }
+    previous = failure;
     const milliseconds wait = failure.retry_after
                                   ? std::min(*failure.retry_after, config_.max_backoff)
                                   : backoff_delay(backoff, attempt - 1);
     spdlog::warn("model request failed: {}; retrying in {} ms (attempt {} of {})", failure.what,
                  wait.count(), attempt + 1, max_attempts);
-    std::this_thread::sleep_for(wait);
+    core::interruptible_sleep(wait);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "mat/llm/openai_wire.h"
 
+#include <cstdint>
 #include <functional>
 
 namespace mat::llm {
@@ -26,9 +27,9 @@ core::Json content_json(const ChatMessage& message, const ImageUrl& image_url) {
 }
 
 // Servers differ in which fields they fill: treat anything but a number as absent.
-int int_field(const core::Json& object, const char* key) {
+std::int64_t int_field(const core::Json& object, const char* key) {
   const auto it = object.find(key);
-  return it != object.end() && it->is_number_integer() ? it->get<int>() : 0;
+  return it != object.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
 }
 
 std::string string_field(const core::Json& object, const char* key) {
@@ -60,11 +61,12 @@ core::Json parse_json(std::string_view text, const char* what) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw MalformedResponse(std::string(what) + " is empty");
   }
-  core::Json value = core::Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
-    throw MalformedResponse(std::string(what) + " is not JSON: " + excerpt(text));
+  std::optional<core::Json> value = core::parse_untrusted_json(text);
+  if (!value) {
+    throw MalformedResponse(std::string(what) + " is not JSON (or nests more than " +
+                            std::to_string(core::kMaxJsonDepth) + " deep): " + excerpt(text));
   }
-  return value;
+  return std::move(*value);
 }
 
 core::Json request_body(std::string_view model, const std::vector<ChatMessage>& messages,
@@ -147,8 +149,10 @@ ChatResult parse_chat_completion(std::string_view body) {
 }
 
 std::string server_error_message(std::string_view body) {
-  const core::Json value = core::Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (const auto message = error_message_in(value)) return *message;
+  const std::optional<core::Json> value = core::parse_untrusted_json(body);
+  if (value) {
+    if (const auto message = error_message_in(*value)) return *message;
+  }
   return excerpt(body);
 }
 
@@ -178,6 +182,7 @@ ChatResult ChatStreamReader::finish() {
   }
   if (saw_event_) return result_;
   ChatResult whole = parse_chat_completion(body_before_events_);
+  done_ = true;  // a whole completion is complete by definition
   if (on_token_ && !whole.text.empty()) {
     delivered_text_ = true;
     on_token_(whole.text);

@@ -60,6 +60,10 @@ class ChatStreamReader {
   // without the caller seeing the text twice.
   bool delivered_text() const { return delivered_text_; }
 
+  // Whether the stream said it was over: "[DONE]", a finish reason or an error event. A stream
+  // that just stops was cut off (a crashed server, a proxy's timeout).
+  bool complete() const { return done_ || !result_.finish_reason.empty(); }
+
   // The message of an error event the server sent in the stream, if it sent one.
   const std::optional<std::string>& server_error() const { return server_error_; }
 

@@ -16,9 +16,12 @@
 #include <thread>
 
 #include "mat/core/error.h"
-#include "mat/sandbox/unique_fd.h"
+#include "mat/core/unique_fd.h"
 
 namespace mat::sandbox {
+
+using core::UniqueFd;
+
 namespace {
 
 // Runs posix_spawn on one thread that lives as long as the process. The kernel sends a child its

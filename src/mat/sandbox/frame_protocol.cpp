@@ -9,7 +9,8 @@
 
 namespace mat::sandbox {
 
-bool send_frame(int fd, const core::Json& message) {
+SendResult send_frame(int fd, const core::Json& message,
+                      std::chrono::steady_clock::time_point deadline) {
   const std::string payload = message.dump(-1, ' ', false, core::Json::error_handler_t::replace);
   std::string frame(4, '\0');
   for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((payload.size() >> (8 * i)) & 0xff);
@@ -21,15 +22,18 @@ bool send_frame(int fd, const core::Json& message) {
     if (sent > 0) {
       rest.remove_prefix(static_cast<size_t>(sent));
     } else if (sent < 0 && errno == EAGAIN) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return SendResult::kTimedOut;
       pollfd writable{.fd = fd, .events = POLLOUT, .revents = 0};
-      ::poll(&writable, 1, -1);
+      ::poll(&writable, 1, static_cast<int>(left.count()));
     } else if (sent < 0 && errno == EINTR) {
       continue;
     } else {
-      return false;
+      return SendResult::kClosed;
     }
   }
-  return true;
+  return SendResult::kSent;
 }
 
 void FrameReader::feed(std::string_view bytes) {
@@ -53,9 +57,12 @@ std::optional<core::Json> FrameReader::next() {
   if (available < 4 + size) return std::nullopt;
   const std::string_view payload(buffer_.data() + consumed_ + 4, size);
   consumed_ += 4 + size;
-  core::Json message = core::Json::parse(payload, nullptr, false);
-  if (message.is_discarded() || !message.is_object() || !message.contains("op")) {
-    throw core::Error("the Python worker sent a malformed message: the control channel is corrupt");
+  std::optional<core::Json> message = core::parse_untrusted_json(payload);
+  if (!message || !message->is_object() || !message->contains("op")) {
+    throw core::Error(
+        "the Python worker sent a malformed message (not a JSON object with an \"op\", or "
+        "nested more than " +
+        std::to_string(core::kMaxJsonDepth) + " deep): the control channel is corrupt");
   }
   return message;
 }

@@ -35,10 +35,12 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
 
+#include "mat/core/confined_dir.h"
 #include "mat/core/error.h"
 #include "mat/sandbox/sandbox.h"
 
@@ -346,21 +348,57 @@ WorkDirLease::WorkDirLease(const fs::path& work_dir) : work_dir_(work_dir) {
   }
 }
 
+namespace {
+
+// Hands every entry of `dir` owned by a uid for which `lent` is true, and `dir` itself, back to
+// owner:group. Walks by descriptor without following links; the sandbox is gone by then.
+size_t give_back(const fs::path& dir, const std::function<bool(uid_t)>& lent, uid_t owner,
+                 gid_t group) {
+  constexpr size_t kMaxEntries = 1'000'000;
+  size_t changed = 0;
+  const core::ConfinedDir root(dir);
+  const auto hand_back = [&](const char* relative, uid_t uid) {
+    if (lent(uid) && ::fchownat(root.fd(), relative, owner, group, AT_SYMLINK_NOFOLLOW) == 0) {
+      ++changed;
+    }
+  };
+  for (const core::DirEntry& entry : root.scan(kMaxEntries)) {
+    struct stat info {};
+    if (::fstatat(root.fd(), entry.relative.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0) {
+      hand_back(entry.relative.c_str(), info.st_uid);
+    }
+  }
+  struct stat info {};
+  if (::fstat(root.fd(), &info) == 0 && lent(info.st_uid)) {
+    if (::fchown(root.fd(), owner, group) == 0) ++changed;
+  }
+  return changed;
+}
+
+bool is_sandbox_uid(uid_t uid) {
+  return uid >= kUidBase && uid < kUidBase + kUidSpan;
+}
+
+}  // namespace
+
 WorkDirLease::~WorkDirLease() {
   // Hand back the folder and what the worker created in it, so that the host (and a later
   // Sandbox with another uid) finds ordinary files. Failures leave files root can still use.
-  const auto give_back = [this](const fs::path& path) {
-    struct stat info {};
-    if (::lstat(path.c_str(), &info) == 0 && info.st_uid == uid_) {
-      [[maybe_unused]] const int rc = ::lchown(path.c_str(), owner_, group_);
-    }
-  };
-  std::error_code error;
-  for (fs::recursive_directory_iterator it(work_dir_, error), end; !error && it != end;
-       it.increment(error)) {
-    give_back(it->path());
+  try {
+    give_back(
+        work_dir_, [this](uid_t uid) { return uid == uid_; }, owner_, group_);
+  } catch (const core::Error&) {  // the folder itself is gone: nothing to hand back
   }
-  give_back(work_dir_);
+}
+
+size_t reclaim_work_dir(const fs::path& work_dir) {
+  if (!host_is_root()) return 0;  // without root no sandbox uid was ever lent anything
+  struct stat parent {};
+  const fs::path above = fs::absolute(work_dir).parent_path();
+  if (::stat(above.c_str(), &parent) != 0) {
+    throw core::Error("cannot read the owner of '" + above.string() + "': " + std::strerror(errno));
+  }
+  return give_back(work_dir, is_sandbox_uid, parent.st_uid, parent.st_gid);
 }
 
 }  // namespace mat::sandbox

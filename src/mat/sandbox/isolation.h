@@ -10,10 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "mat/core/unique_fd.h"
 #include "mat/sandbox/child_process.h"
-#include "mat/sandbox/unique_fd.h"
 
 namespace mat::sandbox {
+
+using core::UniqueFd;
 
 inline constexpr int kControlFd = 3;  // the worker's end of the control socket (worker.py agrees)
 inline constexpr int kSeccompFd = 4;  // bwrap reads the filter from here

@@ -56,6 +56,27 @@ fs::path existing_path(const fs::path& path) {
   return canonical;
 }
 
+// Entries of the work dir present before the worker starts (attached files, a reused folder's
+// contents) are bound read-only over themselves: the code can read them but cannot change,
+// rename or delete them (a mount point cannot be unlinked). Links and special files are left
+// out: binding one would follow it to wherever it points.
+constexpr size_t kMaxProtectedEntries = 1000;
+
+std::vector<fs::path> preexisting_entries(const core::ConfinedDir& work_dir) {
+  std::vector<fs::path> entries;
+  for (const core::DirEntry& entry : work_dir.scan(kMaxProtectedEntries + 1, 1)) {
+    if (entry.kind != core::EntryKind::kRegular && entry.kind != core::EntryKind::kDirectory)
+      continue;
+    entries.push_back(work_dir.path() / entry.relative);
+  }
+  if (entries.size() > kMaxProtectedEntries) {
+    throw core::Error("the work dir '" + work_dir.path().string() + "' holds more than " +
+                      std::to_string(kMaxProtectedEntries) +
+                      " entries: give the run an empty folder and attach the files it needs");
+  }
+  return entries;
+}
+
 core::Json init_message(const Options& options, bool isolated) {
   const Limits& limits = options.limits;
   core::Json tools = core::Json::array();
@@ -85,18 +106,21 @@ const std::vector<std::string>& default_allowed_imports() {
       "statistics", "random", "decimal", "fractions", "numbers",
       // text and formats
       "re", "json", "csv", "xml", "html", "string", "textwrap", "unicodedata", "difflib", "base64",
-      "hashlib", "struct", "io", "zipfile", "gzip", "pathlib", "glob",
+      "hashlib", "struct", "io", "zipfile", "gzip", "bz2", "lzma", "tarfile", "pathlib", "glob",
+      "fnmatch", "stat", "shlex", "locale",
       // the language
       "collections", "itertools", "functools", "operator", "copy", "heapq", "bisect", "array",
-      "typing", "dataclasses", "enum", "pprint", "datetime", "time", "calendar", "warnings"};
+      "typing", "dataclasses", "enum", "pprint", "datetime", "time", "calendar", "warnings",
+      "queue", "abc", "contextlib", "types", "weakref", "uuid", "zoneinfo", "traceback"};
   return modules;
 }
 
 struct Sandbox::Impl {
   Options options;
   ToolHandler tools;
-  std::optional<WorkDirLease> lease;  // root host: the work dir lent to the worker's uid
-  std::optional<core::TempDir> home;  // without isolation: the worker's private HOME
+  std::optional<core::ConfinedDir> work_dir;  // what the host reads of it goes through this
+  std::optional<WorkDirLease> lease;          // root host: the work dir lent to the worker's uid
+  std::optional<core::TempDir> home;          // without isolation: the worker's private HOME
   WorkerLaunch launch;
   core::Json init;
   std::unique_ptr<Worker> worker;
@@ -129,6 +153,12 @@ Sandbox::Sandbox(Options options, ToolHandler tools) : impl_(std::make_unique<Im
   }
   options.work_dir = existing_directory(options.work_dir);
   for (fs::path& path : options.readable_paths) path = existing_path(path);
+  s.work_dir.emplace(options.work_dir);
+  if (isolated) {
+    for (fs::path& entry : preexisting_entries(*s.work_dir)) {
+      options.readable_paths.push_back(std::move(entry));
+    }
+  }
   s.options = std::move(options);
   s.tools = std::move(tools);
   s.launch = WorkerLaunch{.python = s.options.python,
@@ -164,7 +194,7 @@ ExecResult Sandbox::execute(const std::string& code) {
 
   const Limits& limits = s.options.limits;
   OutputCapture output(limits.output_cap_bytes);
-  const DirSnapshot before = snapshot_files(s.options.work_dir);
+  const DirSnapshot before = snapshot_files(*s.work_dir);
   StepOutcome step = s.worker->run_step(code, ++s.steps, s.tools, limits.step_wall, output);
 
   ExecResult result;
@@ -182,6 +212,11 @@ ExecResult Sandbox::execute(const std::string& code) {
                      "split the work into smaller steps. " +
                      kStateLost + s.restart_worker();
       break;
+    case StepOutcome::End::kInterrupted:
+      result.interrupted = true;
+      result.error = "Interrupted: mat was asked to stop (Ctrl-C or SIGTERM) while this step ran.";
+      s.worker.reset();
+      break;
     case StepOutcome::End::kDied:
       result.worker_restarted = true;
       result.error = "WorkerCrash: the Python interpreter died while running this step (" +
@@ -190,7 +225,9 @@ ExecResult Sandbox::execute(const std::string& code) {
   }
   result.output = output.text();
   result.output_truncated = output.truncated();
-  result.artifacts = changed_files(before, snapshot_files(s.options.work_dir), s.options.work_dir);
+  Changes changes = changed_files(before, snapshot_files(*s.work_dir), s.options.work_dir);
+  result.artifacts = std::move(changes.files);
+  result.unread_entries = std::move(changes.others);
   result.exec_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
   return result;
 }

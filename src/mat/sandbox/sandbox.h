@@ -50,7 +50,8 @@ struct ToolOutcome {
 using ToolHandler = std::function<ToolOutcome(const std::string& tool, const core::Json& args)>;
 
 struct Options {
-  std::filesystem::path work_dir;                     // writable; the worker's cwd
+  // Writable; the worker's cwd. What is in it when the Sandbox starts is bound read-only.
+  std::filesystem::path work_dir;
   std::vector<std::filesystem::path> readable_paths;  // extra read-only paths (attached files)
   std::vector<std::string> allowed_imports;           // empty = the default allow-list
   std::vector<ToolBinding> tools;
@@ -64,9 +65,13 @@ struct ExecResult {
   bool output_truncated = false;
   std::optional<std::string> error;              // exception summary (model's own frames only)
   std::optional<core::Json> final_answer;        // set when the code called a tool with ends_run
-  std::vector<std::filesystem::path> artifacts;  // files created or modified in work_dir
-  bool timed_out = false;                        // step_wall exceeded: worker killed
-  bool worker_restarted = false;                 // the worker died (timeout, crash); state is lost
+  std::vector<std::filesystem::path> artifacts;  // regular files created or modified in work_dir
+  // Links, FIFOs, sockets and devices the step made, as "name (symbolic link)": the host lists
+  // them and never follows or opens them.
+  std::vector<std::string> unread_entries;
+  bool timed_out = false;         // step_wall exceeded: worker killed
+  bool worker_restarted = false;  // the worker died (timeout, crash); state is lost
+  bool interrupted = false;       // a signal asked mat to stop; the worker is gone
   double exec_ms = 0;
 };
 
@@ -76,6 +81,12 @@ std::optional<std::string> isolation_problem();
 
 // The default import allow-list (numpy, pandas, matplotlib, PIL, cv2, math, re, json, ...).
 const std::vector<std::string>& default_allowed_imports();
+
+// After a host that lent `work_dir` was killed (SIGKILL, a crash) before handing it back: gives
+// every entry still owned by a sandbox uid to the owner of the folder above it. Returns how many
+// entries changed hands; does nothing without root. Throws core::Error when the folder cannot be
+// read.
+size_t reclaim_work_dir(const std::filesystem::path& work_dir);
 
 class Sandbox {
  public:
@@ -87,7 +98,8 @@ class Sandbox {
   Sandbox& operator=(const Sandbox&) = delete;
 
   // Runs one step of model code in the persistent interpreter. Never throws for problems in the
-  // code itself (those come back in ExecResult); a worker that died is restarted fresh.
+  // code itself (those come back in ExecResult); a worker that died is restarted fresh. Throws
+  // core::Error when no worker can be started at all.
   ExecResult execute(const std::string& code);
 
   const Options& options() const;

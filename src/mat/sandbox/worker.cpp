@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "mat/core/error.h"
+#include "mat/core/interrupt.h"
 
 namespace mat::sandbox {
 namespace {
@@ -68,14 +69,16 @@ Worker::Worker(const WorkerLaunch& launch, const core::Json& init)
   OutputCapture said(kStartOutputCap);
   core::Json ready;
   std::string why;
-  const bool sent = send_frame(control_.get(), init);
-  const Wait wait =
-      sent ? wait_frame(Clock::now() + kStartTimeout, said, ready, why) : Wait::kClosed;
+  const Clock::time_point deadline = Clock::now() + kStartTimeout;
+  const SendResult sent = send_frame(control_.get(), init, deadline);
+  const Wait wait = sent == SendResult::kSent       ? wait_frame(deadline, said, ready, why)
+                    : sent == SendResult::kTimedOut ? Wait::kTimeout
+                                                    : Wait::kClosed;
   if (wait == Wait::kFrame && ready.value("op", "") == "ready" && ready["error"].is_null()) return;
   std::string reason;
   if (wait == Wait::kFrame) {
     reason = "it rejected its configuration: " + ready.value("error", std::string("?"));
-  } else if (wait == Wait::kTimeout) {
+  } else if (wait == Wait::kTimeout || wait == Wait::kInterrupted) {
     reason = "it was not ready after " + std::to_string(kStartTimeout.count()) + " s";
   } else {
     reason = describe_death(why);
@@ -95,17 +98,29 @@ StepOutcome Worker::run_step(const std::string& code, int step, const ToolHandle
     outcome.death = describe_death(why);
     return outcome;
   };
-  if (!send_frame(control_.get(), {{"op", "exec"}, {"code", code}, {"step", step}})) {
-    return died("");
+  const auto ended = [&](StepOutcome::End end) {
+    outcome.end = end;
+    return outcome;
+  };
+  // Everything counts against the step's budget: the model's code, the tools it calls, and the
+  // host's writes on the channel (a worker that stops reading must not hang the host).
+  const Clock::time_point deadline = Clock::now() + budget;
+  switch (send_frame(control_.get(), {{"op", "exec"}, {"code", code}, {"step", step}}, deadline)) {
+    case SendResult::kSent:
+      break;
+    case SendResult::kTimedOut:
+      return ended(StepOutcome::End::kTimedOut);
+    case SendResult::kClosed:
+      return died("");
   }
-  Clock::time_point deadline = Clock::now() + budget;
   for (;;) {
     core::Json frame;
     std::string why;
     switch (wait_frame(deadline, output, frame, why)) {
       case Wait::kTimeout:
-        outcome.end = StepOutcome::End::kTimedOut;
-        return outcome;
+        return ended(StepOutcome::End::kTimedOut);
+      case Wait::kInterrupted:
+        return ended(StepOutcome::End::kInterrupted);
       case Wait::kClosed:
         return died(why);
       case Wait::kFrame:
@@ -118,16 +133,21 @@ StepOutcome Worker::run_step(const std::string& code, int step, const ToolHandle
       return outcome;
     }
     if (op != "tool") continue;
-    const Clock::time_point called = Clock::now();
     const ToolOutcome result = call_tool(tools, frame.value("name", ""), frame["args"]);
-    deadline += Clock::now() - called;
     if (result.ok && result.ends_run) outcome.final_answer = result.value;
     const core::Json reply = {{"op", "tool_result"},
                               {"ok", result.ok},
                               {"value", result.value},
                               {"error", result.error},
                               {"ends_run", result.ends_run}};
-    if (!send_frame(control_.get(), reply)) return died("");
+    switch (send_frame(control_.get(), reply, deadline)) {
+      case SendResult::kSent:
+        break;
+      case SendResult::kTimedOut:
+        return ended(StepOutcome::End::kTimedOut);
+      case SendResult::kClosed:
+        return died("");
+    }
   }
 }
 
@@ -146,15 +166,17 @@ Worker::Wait Worker::wait_frame(Clock::time_point deadline, OutputCapture& outpu
     }
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return Wait::kTimeout;
-    pollfd fds[2] = {{.fd = control_.get(), .events = POLLIN, .revents = 0},
+    if (core::interrupt_requested()) return Wait::kInterrupted;
+    pollfd fds[3] = {{.fd = control_.get(), .events = POLLIN, .revents = 0},
+                     {.fd = core::interrupt_fd(), .events = POLLIN, .revents = 0},
                      {.fd = output_.get(), .events = POLLIN, .revents = 0}};
-    const int ready = ::poll(fds, output_open_ ? 2 : 1, static_cast<int>(left.count()));
+    const int ready = ::poll(fds, output_open_ ? 3 : 2, static_cast<int>(left.count()));
     if (ready < 0 && errno != EINTR) {
       why = std::string("waiting for it failed: ") + std::strerror(errno);
       return Wait::kClosed;
     }
     if (ready <= 0) continue;
-    if (output_open_ && fds[1].revents != 0) read_output(&output);
+    if (output_open_ && fds[2].revents != 0) read_output(&output);
     if (fds[0].revents != 0) {
       const ssize_t n = ::read(control_.get(), buffer, sizeof buffer);
       if (n > 0) reader_.feed({buffer, static_cast<size_t>(n)});

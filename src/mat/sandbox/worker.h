@@ -7,17 +7,17 @@
 #include <string>
 
 #include "mat/core/json.h"
+#include "mat/core/unique_fd.h"
 #include "mat/sandbox/child_process.h"
 #include "mat/sandbox/frame_protocol.h"
 #include "mat/sandbox/isolation.h"
 #include "mat/sandbox/output_capture.h"
 #include "mat/sandbox/sandbox.h"
-#include "mat/sandbox/unique_fd.h"
 
 namespace mat::sandbox {
 
 struct StepOutcome {
-  enum class End { kDone, kTimedOut, kDied };
+  enum class End { kDone, kTimedOut, kDied, kInterrupted };
   End end = End::kDone;
   std::optional<std::string> error;        // kDone: the model's exception, as the model sees it
   std::optional<core::Json> final_answer;  // set when a tool answered with ends_run
@@ -33,15 +33,15 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Runs one step. `budget` is wall time for the model's code; time spent inside `tools` does not
-  // count (tools have limits of their own). What the code prints goes to `output`. After kTimedOut
-  // or kDied the Worker is unusable: destroy it.
+  // Runs one step. `budget` is wall time for the whole step, the tools it calls included. What the
+  // code prints goes to `output`. After kTimedOut, kDied or kInterrupted the Worker is unusable:
+  // destroy it.
   StepOutcome run_step(const std::string& code, int step, const ToolHandler& tools,
                        std::chrono::milliseconds budget, OutputCapture& output);
 
  private:
   using Clock = std::chrono::steady_clock;
-  enum class Wait { kFrame, kTimeout, kClosed };
+  enum class Wait { kFrame, kTimeout, kClosed, kInterrupted };
 
   Wait wait_frame(Clock::time_point deadline, OutputCapture& output, core::Json& frame,
                   std::string& why);

@@ -5,7 +5,7 @@
 
 #include <utility>
 
-namespace mat::sandbox {
+namespace mat::core {
 
 class UniqueFd {
  public:
@@ -31,4 +31,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace mat::sandbox
+}  // namespace mat::core
