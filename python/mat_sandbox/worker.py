@@ -92,13 +92,30 @@ def _jsonable(value):
         "its path)")
 
 
+_INT64 = range(-2**63, 2**63)
+
+
+def _exact_numbers(value):
+    """Integers outside 64 bits would reach the host as rounded floats: send their digits as a
+    string instead, so that final_answer(2**100) keeps every digit."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value not in _INT64:
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _exact_numbers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_exact_numbers(item) for item in value]
+    return value
+
+
 def _call_tool(name, args):
     if os.getpid() != _main_pid:
         raise RuntimeError(f"tool '{name}' can only be called from the main process, not from a "
                            "child process")
     with _channel:
         try:
-            _send({"op": "tool", "name": name, "args": args}, default=_jsonable)
+            _send({"op": "tool", "name": name, "args": _exact_numbers(args)}, default=_jsonable)
         except (TypeError, ValueError) as exc:  # not JSON: objects, NaN, circular structures
             raise type(exc)(f"tool '{name}': {exc}") from None
         reply = _receive()

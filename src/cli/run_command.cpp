@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -65,6 +66,21 @@ std::optional<std::string> missing_endpoint_message(const RunSettings& s) {
          "Ollama, ...\n"
          "    export OPENAI_API_KEY=...                          # any value for a local server\n"
          "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.";
+}
+
+// CLI::Range lets NaN through (every comparison with it is false): this one does not.
+CLI::Validator finite_in(double low, double high) {
+  return CLI::Validator(
+      [low, high](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value < low ||
+            value > high) {
+          return "Value " + text + " is not a number from " + CLI::detail::to_string(low) + " to " +
+                 CLI::detail::to_string(high);
+        }
+        return "";
+      },
+      "NUMBER in [" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
 }
 
 std::chrono::milliseconds milliseconds(double seconds) {
@@ -216,8 +232,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--temperature", settings->temperature, "Sampling temperature")
-      ->check(CLI::Range(0.0, 2.0));
-  cmd->add_option("--top-p", settings->top_p, "Nucleus sampling mass")->check(CLI::Range(0.0, 1.0));
+      ->check(finite_in(0.0, 2.0));
+  cmd->add_option("--top-p", settings->top_p, "Nucleus sampling mass")->check(finite_in(0.0, 1.0));
   cmd->add_option("--max-tokens", settings->max_tokens, "Tokens per model reply")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
@@ -229,7 +245,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--image-max-megapixels", settings->image_max_megapixels,
                   "Refuse images larger than this before decoding them")
       ->capture_default_str()
-      ->check(CLI::Range(0.01, 1000.0));
+      ->check(finite_in(0.01, 1000.0));
   cmd->add_option("--max-images-per-step", settings->max_images_per_step,
                   "Images saved by one step that are shown to the model")
       ->capture_default_str()
@@ -237,15 +253,15 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--step-timeout", settings->step_timeout_s,
                   "Wall-clock seconds per code step, tools included")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 86400.0));
+      ->check(finite_in(0.1, 86400.0));
   cmd->add_option("--idle-timeout", settings->idle_timeout_s,
                   "Seconds a streamed reply may go without a byte before it is retried")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 3600.0));
+      ->check(finite_in(1.0, 3600.0));
   cmd->add_option("--request-timeout", settings->request_timeout_s,
                   "Seconds a whole reply may take with --no-stream")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 86400.0));
+      ->check(finite_in(1.0, 86400.0));
   cmd->add_flag("--no-stream", settings->no_stream, "Wait for whole replies instead of streaming");
   cmd->add_flag("-q,--quiet", settings->quiet, "Print only the final answer");
   cmd->add_flag("--unsafe-no-sandbox", settings->unsafe_no_sandbox,

@@ -257,6 +257,13 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
+// Regression: integers past 64 bits reached the host as rounded floats.
+TEST_F(AgentRun, BigIntegersInTheFinalAnswerKeepEveryDigit) {
+  server_.enqueue(ScriptedReply::text(step_reply("Big.", "final_answer(answer=2**100 + 1)")));
+  const Trajectory t = run("What is 2^100 + 1?");
+  EXPECT_EQ(t.final_answer, "1267650600228229401496703205377");
+}
+
 // Regression: a link planted by the code was followed and a host file sent as an image.
 TEST_F(AgentRun, PlantedLinksAreListedNotFollowed) {
   server_.enqueue(ScriptedReply::text(

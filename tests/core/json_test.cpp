@@ -37,5 +37,31 @@ TEST(JsonFile, WritingIntoAMissingFolderFailsClearly) {
   EXPECT_THROW(write_json_file("/nonexistent-folder/x.json", Json::object()), Error);
 }
 
+TEST(UntrustedJson, DepthIsCountedOutsideStringsOnly) {
+  EXPECT_EQ(json_nesting_depth(R"({"a": [1, {"b": "[[[[["}]})"), 3u);
+  EXPECT_EQ(json_nesting_depth(R"("\"[[[")"), 0u);
+  EXPECT_EQ(json_nesting_depth(std::string(100'000, '[')), kMaxJsonDepth + 1);  // stops early
+}
+
+// Regression: 200,000 nested brackets overflowed the stack of the code that walked the value.
+TEST(UntrustedJson, RefusesDeepNestingAndGarbage) {
+  EXPECT_FALSE(parse_untrusted_json(std::string(200'000, '[') + std::string(200'000, ']')));
+  EXPECT_FALSE(parse_untrusted_json("{\"a\": "));
+  const std::string deep_but_allowed =
+      std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parse_untrusted_json(deep_but_allowed));
+}
+
+// Regression: the temporary file was opened with truncate and followed a planted link.
+TEST(JsonFile, ReplacesALinkAtThePathInsteadOfWritingThroughIt) {
+  core::TempDir dir;
+  std::ofstream(dir.path() / "target.txt") << "precious";
+  std::filesystem::create_symlink(dir.path() / "target.txt", dir.path() / "record.json");
+  write_json_file(dir.path() / "record.json", Json{{"a", 1}});
+  EXPECT_EQ(read_file(dir.path() / "target.txt"), "precious");
+  EXPECT_FALSE(std::filesystem::is_symlink(dir.path() / "record.json"));
+  EXPECT_EQ(read_json_file(dir.path() / "record.json")["a"], 1);
+}
+
 }  // namespace
 }  // namespace mat::core

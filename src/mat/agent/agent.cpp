@@ -225,7 +225,7 @@ class Run {
     step.exec_ms = result.exec_ms;
     step.observation = result.output;
     if (result.error) step.error = result.error;
-    if (result.interrupted) throw core::Interrupted();
+    if (result.interrupted) return false;  // the loop records the step, then stops
     if (result.final_answer) {
       t_.final_answer = answer_text(*result.final_answer);
       return true;
