@@ -257,6 +257,21 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
+// Regression: the code could delete and replace files that were in the work dir before it ran.
+TEST_F(AgentRun, AttachedFilesAreReadOnlyForTheCode) {
+  const auto notes = dir_.path() / "notes.txt";
+  std::ofstream(notes) << "original";
+  server_.enqueue(ScriptedReply::text(step_reply("Overwrite.", "open('notes.txt', 'w').write('x')")));
+  server_.enqueue(ScriptedReply::text(step_reply(
+      "Delete.", "import pathlib\npathlib.Path('notes.txt').unlink()")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
+  const Trajectory t = run("Anything.", {notes});
+  ASSERT_EQ(t.steps.size(), 3u);
+  EXPECT_THAT(t.steps[0].error.value_or(""), HasSubstr("Read-only file system"));
+  EXPECT_THAT(t.steps[1].error.value_or(""), HasSubstr("Device or resource busy"));
+  EXPECT_EQ(core::read_file(work_dir() / "notes.txt"), "original");
+}
+
 // Regression: integers past 64 bits reached the host as rounded floats.
 TEST_F(AgentRun, BigIntegersInTheFinalAnswerKeepEveryDigit) {
   server_.enqueue(ScriptedReply::text(step_reply("Big.", "final_answer(answer=2**100 + 1)")));
