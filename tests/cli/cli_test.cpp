@@ -3,43 +3,23 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <array>
-#include <chrono>
-#include <cstdio>
+#include <csignal>
 #include <fstream>
 
 #include "mat/core/json.h"
 #include "mat/core/temp_dir.h"
 #include "support/fake_openai_server.h"
+#include "support/mat_process.h"
 
 namespace mat {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::MatOutcome;
 using ::testing::Not;
 using testing::ScriptedReply;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string output;  // stdout, then stderr
-};
-
-// Runs `build/mat <args>` through the shell with a clean model environment plus `env`.
-Outcome mat(const std::string& args, const std::string& env = "") {
-  core::TempDir scratch;
-  const std::filesystem::path stderr_file = scratch.path() / "stderr.txt";
-  const std::string command = "env -u OPENAI_BASE_URL -u OPENAI_API_KEY -u MAT_MODEL " + env + " " +
-                              MAT_BINARY_DIR "/mat " + args + " 2>" + stderr_file.string();
-  Outcome outcome;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  std::array<char, 4096> buffer{};
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
-    outcome.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.output += core::read_file(stderr_file);
-  return outcome;
-}
+using testing::run_mat;
 
 std::string last_stdout_line(const std::string& stdout_text) {
   std::string text = stdout_text;
@@ -48,7 +28,7 @@ std::string last_stdout_line(const std::string& stdout_text) {
 }
 
 TEST(Cli, RunWithoutAnEndpointSaysWhatToSet) {
-  const Outcome o = mat("run 'What is 1+1?' --model m");
+  const MatOutcome o = run_mat("run 'What is 1+1?' --model m");
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.output, HasSubstr("OPENAI_BASE_URL"));
 }
@@ -61,9 +41,10 @@ TEST(Cli, RunPrintsTheFinalAnswerLastAndWritesTheRecord) {
   server.enqueue(ScriptedReply::text("Thought: easy\nCode:\n```py\nfinal_answer(answer=2)\n```"));
   const std::string out = (dir.path() / "run.json").string();
   const std::string stdout_file = (dir.path() / "stdout.txt").string();
-  const Outcome o = mat("run 'What is 1+1?' --model qwen2-vl-7b --out " + out + " --workdir " +
-                            (dir.path() / "work").string() + " >" + stdout_file,
-                        "OPENAI_BASE_URL=" + server.base_url());
+  const MatOutcome o =
+      run_mat("run 'What is 1+1?' --model qwen2-vl-7b --out " + out + " --workdir " +
+                  (dir.path() / "work").string() + " >" + stdout_file,
+              "OPENAI_BASE_URL=" + server.base_url());
   EXPECT_EQ(o.exit_code, 0) << o.output;
   const std::string stdout_text = core::read_file(stdout_file);
   EXPECT_EQ(last_stdout_line(stdout_text), "Final answer: 2");
@@ -82,9 +63,10 @@ TEST(Cli, MissingFileExitsOneWithARecordAndNoModelCall) {
   core::TempDir dir;
   testing::FakeOpenAIServer server;
   const std::string out = (dir.path() / "run.json").string();
-  const Outcome o = mat("run 'Sum the table' --file /nonexistent/table.png --model m --out " + out +
-                            " --workdir " + (dir.path() / "work").string(),
-                        "OPENAI_BASE_URL=" + server.base_url());
+  const MatOutcome o =
+      run_mat("run 'Sum the table' --file /nonexistent/table.png --model m --out " + out +
+                  " --workdir " + (dir.path() / "work").string(),
+              "OPENAI_BASE_URL=" + server.base_url());
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_THAT(o.output, HasSubstr("/nonexistent/table.png"));
   EXPECT_EQ(server.request_count(), 0u);
@@ -95,18 +77,21 @@ TEST(Cli, AKilledRunLeavesARecordOfItsStepsSoFar) {
   core::TempDir dir;
   testing::FakeOpenAIServer server;
   server.enqueue(ScriptedReply::text("Thought: look\nCode:\n```py\nprint('seen')\n```"));
-  ScriptedReply slow = ScriptedReply::text("Thought: never arrives");
-  slow.delay = std::chrono::milliseconds(3000);
-  server.enqueue(slow);
-  const std::string out = (dir.path() / "run.json").string();
-  const Outcome o = mat(
-      "run 'Look twice' --model m -q --out " + out + " --workdir " + (dir.path() / "work").string(),
-      "OPENAI_BASE_URL=" + server.base_url() + " timeout -s TERM 1.5");
-  EXPECT_EQ(o.exit_code, 124);  // timeout(1) stopped it
-  const core::Json record = core::read_json_file(out);
-  EXPECT_EQ(record["end_reason"], "interrupted");
-  ASSERT_EQ(record["steps"].size(), 1u);
-  EXPECT_EQ(record["steps"][0]["observation"], "seen\n");
+  // The second step sleeps far past the helper's deadline (and --step-timeout lets it), so mat is
+  // always killed in the middle of it.
+  server.enqueue(
+      ScriptedReply::text("Thought: wait\nCode:\n```py\nimport time\ntime.sleep(3600)\n```"));
+  const std::filesystem::path out = dir.path() / "run.json";
+  // SIGKILL leaves mat no chance to write anything more: the record is what the checkpoints wrote.
+  const testing::SignalledRun run = testing::signal_once_recorded(
+      "run 'Look twice' --model m -q --step-timeout 3600 --out " + out.string() + " --workdir " +
+          (dir.path() / "work").string(),
+      "OPENAI_BASE_URL=" + server.base_url(), out, 1, SIGKILL);
+  EXPECT_TRUE(WIFSIGNALED(run.wait_status) && WTERMSIG(run.wait_status) == SIGKILL)
+      << "wait status " << run.wait_status << ": " << run.stderr_text;
+  ASSERT_EQ(run.record.value("steps", core::Json::array()).size(), 1u) << run.stderr_text;
+  EXPECT_EQ(run.record["end_reason"], "interrupted");
+  EXPECT_EQ(run.record["steps"][0]["observation"], "seen\n");
 }
 
 TEST(Cli, ConfigFileSetsDefaultsThatFlagsOverride) {
@@ -116,10 +101,10 @@ TEST(Cli, ConfigFileSetsDefaultsThatFlagsOverride) {
   server.enqueue(ScriptedReply::text("best guess"));
   std::ofstream(dir.path() / "mat.toml") << "[run]\nmodel = \"from-config\"\nmax-steps = 5\n";
   const std::string out = (dir.path() / "run.json").string();
-  const Outcome o =
-      mat("--config " + (dir.path() / "mat.toml").string() + " run 'Go' --max-steps 1 -q --out " +
-              out + " --workdir " + (dir.path() / "work").string(),
-          "OPENAI_BASE_URL=" + server.base_url());
+  const MatOutcome o = run_mat("--config " + (dir.path() / "mat.toml").string() +
+                                   " run 'Go' --max-steps 1 -q --out " + out + " --workdir " +
+                                   (dir.path() / "work").string(),
+                               "OPENAI_BASE_URL=" + server.base_url());
   EXPECT_EQ(o.exit_code, 1) << o.output;  // cut off by the flag's limit of one step
   const core::Json record = core::read_json_file(out);
   EXPECT_EQ(record["model"]["name"], "from-config");
@@ -128,29 +113,29 @@ TEST(Cli, ConfigFileSetsDefaultsThatFlagsOverride) {
 }
 
 TEST(Cli, ToolsAndTool) {
-  Outcome o = mat("tools");
+  MatOutcome o = run_mat("tools");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_THAT(o.output, HasSubstr("final_answer"));
-  o = mat("tools --json");
+  o = run_mat("tools --json");
   EXPECT_EQ(core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1))[0]["name"],
             "final_answer");
-  o = mat("tool final_answer --answer 42");
+  o = run_mat("tool final_answer --answer 42");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(o.output, "42\n");
-  o = mat("tool final_answer --answer 'two words'");
+  o = run_mat("tool final_answer --answer 'two words'");
   EXPECT_EQ(o.output, "two words\n");
-  o = mat("tool final_answer");
+  o = run_mat("tool final_answer");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_THAT(o.output, HasSubstr("missing the required argument 'answer'"));
-  o = mat("tool no_such_tool --x 1");
+  o = run_mat("tool no_such_tool --x 1");
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_THAT(o.output, HasSubstr("unknown tool"));
 }
 
 TEST(Cli, BadUsageExitsTwo) {
-  EXPECT_EQ(mat("frobnicate").exit_code, 2);
-  EXPECT_EQ(mat("run").exit_code, 2);
-  EXPECT_EQ(mat("--help").exit_code, 0);
+  EXPECT_EQ(run_mat("frobnicate").exit_code, 2);
+  EXPECT_EQ(run_mat("run").exit_code, 2);
+  EXPECT_EQ(run_mat("--help").exit_code, 0);
 }
 
 }  // namespace

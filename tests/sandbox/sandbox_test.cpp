@@ -260,6 +260,33 @@ TEST_F(SandboxTest, ToolCallsReachTheHostAndReturnTheirValue) {
   EXPECT_EQ(calls.size(), 3u);  // the call with an object never reached the host
 }
 
+// Regression: time inside tools did not count, so code calling a slow tool in a loop ran forever.
+TEST_F(SandboxTest, TimeSpentInToolsCountsAgainstTheStepLimit) {
+  options_.limits.step_wall = std::chrono::milliseconds(500);
+  options_.tools = {{"slow", {}}};
+  Sandbox box = make([](const std::string&, const core::Json&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return ToolOutcome{.ok = true, .value = 1, .error = "", .ends_run = false};
+  });
+  const ExecResult r = box.execute("for _ in range(10):\n    slow()");
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_LT(r.exec_ms, 5000);
+}
+
+// Regression: a worker that sent a frame nested 200,000 deep crashed the host. It is a broken
+// channel now: the step fails and a fresh worker takes over.
+TEST_F(SandboxTest, AHostileFrameEndsTheStepNotTheHost) {
+  options_.allowed_imports = allowed_plus("os");
+  Sandbox box = make();
+  const ExecResult r = box.execute(
+      "import os\npayload = b'{\"op\": \"tool\", \"args\": ' + b'[' * 200000 + b']' * 200000 "
+      "+ b'}'\nos.write(3, len(payload).to_bytes(4, 'little') + payload)\nimport time\n"
+      "time.sleep(5)");
+  EXPECT_TRUE(r.worker_restarted);
+  EXPECT_THAT(r.error.value_or(""), HasSubstr("malformed message"));
+  EXPECT_EQ(box.execute("print(1)").output, "1\n");
+}
+
 TEST_F(SandboxTest, ToolErrorsAreExceptionsTheCodeCanCatch) {
   options_.tools = {{"ocr", {"image"}}, {"broken", {}}};
   Sandbox box = make([](const std::string& tool, const core::Json& args) -> ToolOutcome {
@@ -380,13 +407,29 @@ TEST_F(SandboxTest, InvalidToolNameIsRejectedAtConstruction) {
 
 TEST_F(SandboxTest, UnsafeModeRunsWithoutIsolation) {
   options_.unsafe_no_sandbox = true;
+  // os and socket let the worker look at its surroundings; the allow-list itself still applies.
+  options_.allowed_imports = allowed_plus("os");
+  options_.allowed_imports.push_back("socket");
+  const core::TempDir outside_dir("mat-sandbox-outside", kTestRoot);  // hidden by the sandbox
+  const fs::path host_file = outside_dir.path() / "host.txt";
+  std::ofstream(host_file) << "host file";
   Sandbox box = make();
   const ExecResult r =
       box.execute("import math\nopen('note.txt', 'w').write('n')\nprint(math.e > 2)");
   EXPECT_EQ(r.error, std::nullopt);
   EXPECT_EQ(r.output, "True\n");
   EXPECT_EQ(r.artifacts, std::vector<fs::path>{fs::canonical(work_dir_) / "note.txt"});
-  const ExecResult forbidden = box.execute("import os");
+  // Each of these would fail under bubblewrap and seccomp: a pid namespace of its own, a file
+  // system without the host's folders, socket() refused for every family but AF_UNIX.
+  EXPECT_EQ(box.execute("import os\nprint(os.readlink('/proc/self/ns/pid'))").output,
+            fs::read_symlink("/proc/self/ns/pid").string() + "\n");
+  EXPECT_EQ(box.execute("print(open(" + core::Json(host_file.string()).dump() + ").read())").output,
+            "host file\n");
+  const ExecResult inet = box.execute(
+      "import socket\nwith socket.socket(socket.AF_INET, socket.SOCK_DGRAM):\n    print('socket')");
+  EXPECT_EQ(inet.error, std::nullopt);
+  EXPECT_EQ(inet.output, "socket\n");
+  const ExecResult forbidden = box.execute("import subprocess");
   ASSERT_TRUE(forbidden.error.has_value());
   EXPECT_THAT(*forbidden.error, HasSubstr("not allowed"));
 }

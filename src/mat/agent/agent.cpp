@@ -69,7 +69,7 @@ class Run {
   }
 
   Trajectory execute(const Task& task) {
-    const Clock::time_point start = Clock::now();
+    started_ = Clock::now();
     t_.id = task.id.empty() ? make_run_id() : task.id;
     t_.task = task.text;
     t_.tools = registry_.names();
@@ -79,7 +79,7 @@ class Run {
     t_.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
     try {
       observer_.on_run_start(t_);
-      observer_.on_record_updated(t_);
+      checkpoint();
       if (prepare(task)) loop();
     } catch (const core::Interrupted& e) {
       end(end_reason::kInterrupted, e.what());
@@ -88,7 +88,7 @@ class Run {
                                           " (please report this with the record)");
     }
     sandbox_.reset();  // the work dir is handed back before the record is final
-    t_.wall_ms = ms_since(start);
+    t_.wall_ms = ms_since(started_);
     observer_.on_run_end(t_);
     return std::move(t_);
   }
@@ -166,7 +166,7 @@ class Run {
       const bool finished = act(step);
       t_.steps.push_back(std::move(step));
       observer_.on_step_end(t_.steps.back());
-      observer_.on_record_updated(t_);
+      checkpoint();
       if (finished) {
         end(end_reason::kFinalAnswer, std::nullopt);
         return;
@@ -194,7 +194,7 @@ class Run {
     step.finish_reason = "error";
     step.error = "the model's reply failed part-way: " + error;
     t_.steps.push_back(std::move(step));
-    observer_.on_record_updated(t_);
+    checkpoint();
   }
 
   // Parses the reply and runs its code; true when the code gave the final answer.
@@ -296,6 +296,12 @@ class Run {
     }
   }
 
+  // Lets the observer save the record so far, with the time it has taken until now.
+  void checkpoint() {
+    t_.wall_ms = ms_since(started_);
+    observer_.on_record_updated(t_);
+  }
+
   bool end(const char* reason, std::optional<std::string> error) {
     t_.end_reason = reason;
     t_.error = std::move(error);
@@ -316,6 +322,7 @@ class Run {
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::string partial_;  // the reply being streamed, kept should it fail part-way
   std::optional<std::string> sandbox_failure_;
+  Clock::time_point started_;
   Trajectory t_;
 };
 

@@ -105,14 +105,19 @@ StepOutcome Worker::run_step(const std::string& code, int step, const ToolHandle
   // Everything counts against the step's budget: the model's code, the tools it calls, and the
   // host's writes on the channel (a worker that stops reading must not hang the host).
   const Clock::time_point deadline = Clock::now() + budget;
-  switch (send_frame(control_.get(), {{"op", "exec"}, {"code", code}, {"step", step}}, deadline)) {
-    case SendResult::kSent:
-      break;
-    case SendResult::kTimedOut:
-      return ended(StepOutcome::End::kTimedOut);
-    case SendResult::kClosed:
-      return died("");
-  }
+  // The outcome when a message to the worker could not be sent.
+  const auto unsent = [&](const core::Json& message) -> std::optional<StepOutcome> {
+    switch (send_frame(control_.get(), message, deadline)) {
+      case SendResult::kSent:
+        return std::nullopt;
+      case SendResult::kTimedOut:
+        return ended(StepOutcome::End::kTimedOut);
+      case SendResult::kClosed:
+        break;
+    }
+    return died("");
+  };
+  if (auto failed = unsent({{"op", "exec"}, {"code", code}, {"step", step}})) return *failed;
   for (;;) {
     core::Json frame;
     std::string why;
@@ -140,14 +145,7 @@ StepOutcome Worker::run_step(const std::string& code, int step, const ToolHandle
                               {"value", result.value},
                               {"error", result.error},
                               {"ends_run", result.ends_run}};
-    switch (send_frame(control_.get(), reply, deadline)) {
-      case SendResult::kSent:
-        break;
-      case SendResult::kTimedOut:
-        return ended(StepOutcome::End::kTimedOut);
-      case SendResult::kClosed:
-        return died("");
-    }
+    if (auto failed = unsent(reply)) return *failed;
   }
 }
 
