@@ -2,6 +2,7 @@
 // real sandboxed Python worker, the real tool registry.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
@@ -261,15 +262,35 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
 TEST_F(AgentRun, AttachedFilesAreReadOnlyForTheCode) {
   const auto notes = dir_.path() / "notes.txt";
   std::ofstream(notes) << "original";
-  server_.enqueue(ScriptedReply::text(step_reply("Overwrite.", "open('notes.txt', 'w').write('x')")));
-  server_.enqueue(ScriptedReply::text(step_reply(
-      "Delete.", "import pathlib\npathlib.Path('notes.txt').unlink()")));
+  server_.enqueue(
+      ScriptedReply::text(step_reply("Overwrite.", "open('notes.txt', 'w').write('x')")));
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Delete.", "import pathlib\npathlib.Path('notes.txt').unlink()")));
   server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
   const Trajectory t = run("Anything.", {notes});
   ASSERT_EQ(t.steps.size(), 3u);
   EXPECT_THAT(t.steps[0].error.value_or(""), HasSubstr("Read-only file system"));
   EXPECT_THAT(t.steps[1].error.value_or(""), HasSubstr("Device or resource busy"));
   EXPECT_EQ(core::read_file(work_dir() / "notes.txt"), "original");
+}
+
+TEST_F(AgentRun, TheWorkDirIsHandedBackAsItWas) {
+  server_.enqueue(ScriptedReply::text(step_reply(
+      "Open up.",
+      "import pathlib\npathlib.Path('.').chmod(0o777)\nopen('made.txt', 'w').write('x')")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='x')")));
+  std::filesystem::create_directories(work_dir());
+  struct stat before {};
+  ASSERT_EQ(::stat(work_dir().c_str(), &before), 0);
+  run("Anything.");
+  for (const auto& path : {work_dir(), work_dir() / "made.txt"}) {
+    struct stat after {};
+    ASSERT_EQ(::stat(path.c_str(), &after), 0);
+    EXPECT_EQ(after.st_uid, before.st_uid) << path;
+  }
+  struct stat after {};
+  ASSERT_EQ(::stat(work_dir().c_str(), &after), 0);
+  EXPECT_EQ(after.st_mode, before.st_mode);
 }
 
 // Regression: integers past 64 bits reached the host as rounded floats.

@@ -334,6 +334,7 @@ WorkDirLease::WorkDirLease(const fs::path& work_dir) : work_dir_(work_dir) {
   }
   owner_ = info.st_uid;
   group_ = info.st_gid;
+  mode_ = info.st_mode & 07777;
   static std::atomic<uid_t> counter{0};
   uid_ = kUidBase + (static_cast<uid_t>(::getpid()) * 64 + counter++) % kUidSpan;
   int rc = ::chown(work_dir.c_str(), uid_, static_cast<gid_t>(-1));
@@ -383,10 +384,13 @@ bool is_sandbox_uid(uid_t uid) {
 
 WorkDirLease::~WorkDirLease() {
   // Hand back the folder and what the worker created in it, so that the host (and a later
-  // Sandbox with another uid) finds ordinary files. Failures leave files root can still use.
+  // Sandbox with another uid) finds ordinary files, and undo a chmod of the folder by the code.
+  // Failures leave files root can still use.
   try {
     give_back(
         work_dir_, [this](uid_t uid) { return uid == uid_; }, owner_, group_);
+    const core::ConfinedDir folder(work_dir_);
+    [[maybe_unused]] const int rc = ::fchmod(folder.fd(), mode_);
   } catch (const core::Error&) {  // the folder itself is gone: nothing to hand back
   }
 }

@@ -58,6 +58,7 @@ class WorkDirLease {
   uid_t uid_ = 0;
   uid_t owner_ = 0;
   gid_t group_ = 0;
+  mode_t mode_ = 0;
 };
 
 }  // namespace mat::sandbox
