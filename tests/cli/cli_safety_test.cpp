@@ -139,5 +139,32 @@ TEST(CliSafety, SigtermFinishesTheRunAndHandsTheWorkDirBack) {
   }
 }
 
+// After a SIGKILL nothing in mat could hand the work dir back: `mat cleanup` and the next run over
+// the folder do.
+TEST(CliSafety, CleanupHandsBackWhatASandboxUidStillOwns) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only a root host lends work dirs to other uids";
+  core::TempDir dir;
+  const fs::path work = dir.path() / "work";
+  fs::create_directories(work / "sub");
+  std::ofstream(work / "sub" / "left.txt") << "x";
+  std::ofstream(work / "mine.txt") << "y";
+  constexpr uid_t kSandboxUid = 1'800'000'123;  // in the range mat lends from
+  for (const fs::path& path : {work, work / "sub", work / "sub" / "left.txt"}) {
+    ASSERT_EQ(::lchown(path.c_str(), kSandboxUid, kSandboxUid), 0);
+  }
+  ASSERT_EQ(::lchown((work / "mine.txt").c_str(), 4242, 4242), 0);  // someone else's: kept
+  const MatOutcome o = run_mat("cleanup " + work.string());
+  EXPECT_EQ(o.exit_code, 0) << o.output;
+  EXPECT_THAT(o.output, HasSubstr("3 entries handed back"));
+  for (const fs::path& path : {work, work / "sub", work / "sub" / "left.txt"}) {
+    struct stat info {};
+    ASSERT_EQ(::lstat(path.c_str(), &info), 0);
+    EXPECT_EQ(info.st_uid, ::getuid()) << path;
+  }
+  struct stat other {};
+  ASSERT_EQ(::lstat((work / "mine.txt").c_str(), &other), 0);
+  EXPECT_EQ(other.st_uid, 4242u);
+}
+
 }  // namespace
 }  // namespace mat
