@@ -1,6 +1,6 @@
 # The two commands a user needs: `make run` (the agent on the bundled example task) and
 # `make test` (install dependencies, build, run every test). Both set up a fresh machine.
-.PHONY: deps build run test bench clean
+.PHONY: deps build run test test-peers bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -14,10 +14,19 @@ EXAMPLE := examples/table-sum
 MAT_MODEL ?= gpt-4o-mini
 run: build
 	@build/mat run "$$(cat $(EXAMPLE)/task.txt)" --file $(EXAMPLE)/table.png --model "$(MAT_MODEL)" \
-	  --workdir build/example-run --out build/example-run/trajectory.json
+	  --run-dir build/example-run/$$(date +%Y%m%dT%H%M%S)
 
 test: build
 	@ctest --preset default
+	@scripts/fuzz.sh 20
+
+# The fuzz targets for longer than the 20 s each that `make test` gives them.
+fuzz: deps
+	@scripts/fuzz.sh 300
+
+# mat against a real llama.cpp server (tools/peers/README.md); not part of `make test`.
+test-peers: build
+	@tools/peers/run_peer_test.sh
 
 bench: build
 	@for b in build/bench/*_bench; do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b \

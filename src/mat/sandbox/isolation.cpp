@@ -88,7 +88,10 @@ const std::string& seccomp_program() {
       }
     };
     // No network sockets; AF_UNIX stays (the control channel is one, and libraries use them).
-    deny(SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
+    // The comparisons are spelt out rather than made with libseccomp's SCMP_A0 macro, a C99
+    // compound literal that clang rejects in C++ with -Werror.
+    deny(SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
+         {scmp_arg_cmp{.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX, .datum_b = 0}});
     // io_uring can open sockets without calling socket().
     for (int call :
          {SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter), SCMP_SYS(io_uring_register)}) {
@@ -97,7 +100,8 @@ const std::string& seccomp_program() {
     // A new user namespace would hand the model's code a full set of capabilities inside it. The
     // filter cannot read clone3's flags (they are in memory), so clone3 answers ENOSYS and glibc
     // falls back to clone, whose flags it can check.
-    const scmp_arg_cmp new_user = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
+    const scmp_arg_cmp new_user{
+        .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_NEWUSER, .datum_b = CLONE_NEWUSER};
     deny(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), {new_user});
     deny(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), {new_user});
     deny(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), {});

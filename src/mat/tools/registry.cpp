@@ -123,8 +123,9 @@ core::Json ToolRegistry::validate_arguments(const ToolSpec& spec, const core::Js
   const std::string usage = " Usage: " + signature(spec) + ".";
   if (!args.is_object()) throw ToolError(spec.name + " takes keyword arguments." + usage);
   for (const auto& [key, value] : args.items()) {
-    const bool known = std::any_of(spec.inputs.begin(), spec.inputs.end(),
-                                   [&](const ToolInput& input) { return input.name == key; });
+    const bool known =
+        std::any_of(spec.inputs.begin(), spec.inputs.end(),
+                    [&key = key](const ToolInput& input) { return input.name == key; });
     if (!known) throw ToolError(spec.name + "() got an unexpected argument '" + key + "'." + usage);
   }
   core::Json validated = core::Json::object();
