@@ -9,9 +9,13 @@ packages=(
   # core / llm
   libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  # tools: document converters (inspect_file_as_text)
+  libpoppler-cpp-dev libzip-dev libpugixml-dev
   # sandbox: isolation and the worker's interpreter with its allow-listed modules
   bubblewrap libseccomp-dev python3 python3-numpy python3-pandas python3-matplotlib
   python3-pil python3-opencv python3-openpyxl python3-scipy python3-sympy
+  # tools: OCR, face detection (the cascade in opencv-data), the search corpus (SQLite with FTS5)
+  libtesseract-dev tesseract-ocr-eng libopencv-objdetect-dev opencv-data libsqlite3-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer

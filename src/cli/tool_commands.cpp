@@ -41,15 +41,26 @@ core::Json parse_tool_arguments(const std::vector<std::string>& words) {
 }
 
 int list_tools(bool as_json) {
-  const tools::ToolRegistry registry = tools::builtin_registry();
+  std::vector<tools::UnavailableTool> unavailable;
+  const tools::ToolRegistry registry = tools::builtin_registry(&unavailable);
   if (as_json) {
     core::Json all = core::Json::array();
-    for (const tools::Tool* tool : registry.tools()) all.push_back(tool->spec().to_json());
+    for (const tools::Tool* tool : registry.tools()) {
+      core::Json entry = tool->spec().to_json();
+      entry["available"] = true;
+      all.push_back(std::move(entry));
+    }
+    for (const tools::UnavailableTool& tool : unavailable) {
+      all.push_back({{"name", tool.name}, {"available", false}, {"reason", tool.reason}});
+    }
     std::cout << all.dump(2) << "\n";
     return 0;
   }
   for (const tools::Tool* tool : registry.tools()) {
     std::cout << agent::describe_tool(tool->spec()) << "\n";
+  }
+  for (const tools::UnavailableTool& tool : unavailable) {
+    std::cout << tool.name << ": not available on this machine: " << tool.reason << "\n";
   }
   return 0;
 }

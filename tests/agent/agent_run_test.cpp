@@ -10,6 +10,7 @@
 #include "mat/agent/agent.h"
 #include "mat/core/temp_dir.h"
 #include "mat/llm/openai_client.h"
+#include "mat/tools/builtin_tools.h"
 #include "mat/tools/final_answer.h"
 #include "support/fake_openai_server.h"
 
@@ -256,6 +257,42 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
   // Regression: the original's mode was widened to 0644; only the copy is readable.
   EXPECT_EQ(std::filesystem::status(notes).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+// The real image tools, called from the sandboxed code and answered by the host.
+class AgentRunWithImageTools : public AgentRun {
+ protected:
+  AgentRunWithImageTools() {
+    registry_.add(tools::make_face_detection_tool());
+    registry_.add(tools::make_ocr_tool());
+    registry_.add(tools::make_crop_tool());
+  }
+};
+
+TEST_F(AgentRunWithImageTools, TheCodeCallsRealToolsAndGetsTheirResults) {
+  const std::filesystem::path portrait =
+      "/usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg";
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Find the faces.",
+                 "faces = facedetection(image_path='grace_hopper.jpg')\nprint(len(faces))")));
+  server_.enqueue(ScriptedReply::text(step_reply(
+      "Crop the face and write a sign.",
+      "face = crop(image_path='grace_hopper.jpg', bbox=faces[0])\n"
+      "from PIL import Image, ImageDraw, ImageFont\n"
+      "font = ImageFont.truetype('/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', 40)\n"
+      "sign = Image.new('RGB', (600, 100), 'white')\n"
+      "ImageDraw.Draw(sign).text((20, 20), 'ADMIRAL HOPPER', font=font, fill='black')\n"
+      "sign.save('sign.png')\nprint(face, ocr(image_path='sign.png')['text'])")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=len(faces))")));
+  const Trajectory t = run("How many people are in the photo?", {portrait});
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer) << t.error.value_or("");
+  ASSERT_EQ(t.steps.size(), 3u);
+  EXPECT_EQ(t.steps[0].observation, "1\n");
+  EXPECT_THAT(t.steps[1].observation.value_or(""),
+              HasSubstr("grace_hopper_crop.png ADMIRAL HOPPER"));
+  // The images the tools and the code saved are shown to the model with the observation.
+  EXPECT_EQ(t.steps[1].images.size(), 2u);
+  EXPECT_EQ(t.final_answer, "1");
 }
 
 // Regression: the code could delete and replace files that were in the work dir before it ran.

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <set>
 
+#include "mat/tools/builtin_tools.h"
 #include "mat/tools/final_answer.h"
 
 namespace mat::tools {
@@ -159,8 +160,21 @@ core::Json ToolRegistry::call(std::string_view name, const core::Json& args,
   return tool->call(validate_arguments(tool->spec(), args), context);
 }
 
-ToolRegistry builtin_registry() {
+ToolRegistry builtin_registry(std::vector<UnavailableTool>* unavailable) {
   ToolRegistry registry;
+  std::vector<std::unique_ptr<Tool>> builtin;
+  builtin.push_back(make_ocr_tool());
+  builtin.push_back(make_face_detection_tool());
+  builtin.push_back(make_draw_box_tool());
+  builtin.push_back(make_crop_tool());
+  builtin.push_back(make_add_text_tool());
+  for (std::unique_ptr<Tool>& tool : builtin) {
+    if (std::optional<std::string> reason = tool->unavailable()) {
+      if (unavailable != nullptr) unavailable->push_back({tool->spec().name, std::move(*reason)});
+      continue;
+    }
+    registry.add(std::move(tool));
+  }
   registry.add(make_final_answer_tool());
   return registry;
 }

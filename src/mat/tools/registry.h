@@ -33,7 +33,14 @@ class ToolRegistry {
   std::vector<std::unique_ptr<Tool>> tools_;
 };
 
-// The registry with every built-in tool mat ships.
-ToolRegistry builtin_registry();
+// A built-in tool that cannot work on this machine, and why (what to install or set).
+struct UnavailableTool {
+  std::string name;
+  std::string reason;
+};
+
+// The registry with every built-in tool that works on this machine. Those that do not are left
+// out, and listed in `unavailable` when it is given.
+ToolRegistry builtin_registry(std::vector<UnavailableTool>* unavailable = nullptr);
 
 }  // namespace mat::tools

@@ -1,7 +1,10 @@
 #include "mat/tools/tool.h"
 
 #include <array>
+#include <system_error>
 #include <utility>
+
+#include "mat/core/confined_dir.h"
 
 namespace mat::tools {
 namespace {
@@ -55,9 +58,52 @@ std::vector<std::string> ToolSpec::input_names() const {
   return names;
 }
 
-std::filesystem::path ToolContext::resolve(const std::string& path) const {
-  const std::filesystem::path p(path);
-  return p.is_absolute() || work_dir.empty() ? p : work_dir / p;
+std::string ToolContext::relative(const std::string& path) const {
+  if (path.empty()) throw ToolError("the file path is empty: pass the name of a file");
+  std::filesystem::path p = std::filesystem::path(path).lexically_normal();
+  if (p.is_absolute()) p = p.lexically_relative(work_dir.lexically_normal());
+  if (p.empty() || *p.begin() == ".." || p.is_absolute()) {
+    throw ToolError("'" + path +
+                    "' is outside the working directory: tools only read and write files in it "
+                    "(use a relative path such as 'image.png')");
+  }
+  return p.generic_string();
+}
+
+std::string ToolContext::read_file(const std::string& path, size_t max_bytes,
+                                   bool allow_empty) const {
+  const std::string name = relative(path);
+  std::string bytes;
+  try {
+    bytes = core::ConfinedDir(work_dir).read_regular(name, max_bytes);
+  } catch (const core::Error& e) {
+    std::error_code error;
+    if (!std::filesystem::exists(work_dir / name, error) &&
+        !std::filesystem::is_symlink(work_dir / name, error)) {
+      throw ToolError("file '" + path + "' does not exist in the working directory");
+    }
+    throw ToolError(e.what());
+  }
+  if (bytes.empty() && !allow_empty) throw ToolError("file '" + path + "' is empty (0 bytes)");
+  return bytes;
+}
+
+std::string ToolContext::write_new_file(const std::string& name, std::string_view bytes) const {
+  const std::filesystem::path wish(name);
+  const core::ConfinedDir dir(work_dir);
+  std::string candidate = wish.filename().string();
+  for (int n = 2;; ++n) {
+    try {
+      dir.write_new_file(candidate, bytes, 0644);
+      return candidate;
+    } catch (const core::Error& e) {
+      std::error_code error;
+      const bool taken =
+          std::filesystem::exists(std::filesystem::symlink_status(work_dir / candidate, error));
+      if (!taken || n > 1000) throw ToolError(std::string("cannot save the result: ") + e.what());
+    }
+    candidate = wish.stem().string() + "_" + std::to_string(n) + wish.extension().string();
+  }
 }
 
 }  // namespace mat::tools

@@ -39,10 +39,21 @@ struct ToolSpec {
   std::vector<std::string> input_names() const;
 };
 
-// Where a tool call happens: relative paths in arguments resolve against work_dir.
+// Where a tool call happens. Paths in arguments name files of the run's working directory (the
+// sandbox's, which its code can fill with links and special files): every access goes through
+// here, relative to that folder and without following links.
 struct ToolContext {
   std::filesystem::path work_dir;
-  std::filesystem::path resolve(const std::string& path) const;
+
+  // `path` relative to the work dir ('/'-separated, no "." or ".."). Absolute paths inside the
+  // work dir are accepted. Throws ToolError when the path leads outside it.
+  std::string relative(const std::string& path) const;
+  // The bytes of the regular file at `path`; ToolError when it is missing, a link, a special
+  // file, empty (when `allow_empty` is false) or larger than `max_bytes`.
+  std::string read_file(const std::string& path, size_t max_bytes, bool allow_empty = false) const;
+  // Writes `bytes` to a new file named `name` in the work dir, or `stem_2.ext`, `stem_3.ext`, ...
+  // when that is taken (nothing is ever replaced). Returns the name it got.
+  std::string write_new_file(const std::string& name, std::string_view bytes) const;
 };
 
 // A failure the model caused and can fix (bad argument, missing file, ...). The message is shown
@@ -60,6 +71,10 @@ class Tool {
   // const: a registry shares one tool between concurrent runs; state a tool needs (a model
   // client, a cache) must be safe to use from several threads.
   virtual core::Json call(const core::Json& args, const ToolContext& context) const = 0;
+  // Why the tool cannot work on this machine (a model file or language data missing, an endpoint
+  // not configured), saying what to install or set; nullopt when it can. Unavailable tools are
+  // left out of the agent's tool set, never offered and then broken.
+  virtual std::optional<std::string> unavailable() const { return std::nullopt; }
 };
 
 }  // namespace mat::tools
