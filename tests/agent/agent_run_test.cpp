@@ -12,6 +12,7 @@
 #include "mat/llm/openai_client.h"
 #include "mat/tools/builtin_tools.h"
 #include "mat/tools/final_answer.h"
+#include "mat/tools/search_corpus.h"
 #include "support/fake_openai_server.h"
 
 namespace mat::agent {
@@ -293,6 +294,31 @@ TEST_F(AgentRunWithImageTools, TheCodeCallsRealToolsAndGetsTheirResults) {
   // The images the tools and the code saved are shown to the model with the observation.
   EXPECT_EQ(t.steps[1].images.size(), 2u);
   EXPECT_EQ(t.final_answer, "1");
+}
+
+TEST_F(AgentRun, TheCodeReadsDocumentsAndSearchesTheOfflineCorpus) {
+  const std::filesystem::path docs = dir_.path() / "docs";
+  std::filesystem::create_directories(docs);
+  std::ofstream(docs / "etna.md") << "# Mount Etna\nEtna erupted in February 2021.\n";
+  std::ofstream(docs / "bread.txt") << "Bread needs flour, water, yeast and salt.\n";
+  const std::filesystem::path db = dir_.path() / "corpus.db";
+  tools::build_corpus(docs, db);
+  ::setenv("MAT_SEARCH_DB", db.c_str(), 1);
+  registry_.add(tools::make_web_search_tool());
+  ::unsetenv("MAT_SEARCH_DB");
+  registry_.add(tools::make_inspect_file_tool());
+  const std::filesystem::path table = dir_.path() / "sales.csv";
+  std::ofstream(table) << "month,units\nJan,\"1,200\"\nFeb,950\n";
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Read and search.",
+                 "print(inspect_file_as_text(file_path='sales.csv'))\n"
+                 "print(web_search(query='when did etna erupt')[0]['title'])")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=2150)")));
+  const Trajectory t = run("Total units, and when did Etna erupt?", {table});
+  ASSERT_GE(t.steps.size(), 1u);
+  EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("| Jan | 1,200 |"));
+  EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("Mount Etna"));
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer) << t.steps[0].error.value_or("");
 }
 
 // Regression: the code could delete and replace files that were in the work dir before it ran.

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 
 #include "mat/core/json.h"
 #include "mat/core/temp_dir.h"
@@ -116,9 +117,15 @@ TEST(Cli, ToolsAndTool) {
   MatOutcome o = run_mat("tools");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_THAT(o.output, HasSubstr("final_answer"));
+  // Tools that cannot work here are listed with the reason, and left out of the agent's set.
+  EXPECT_THAT(o.output, HasSubstr("web_search: not available on this machine: no search backend"));
   o = run_mat("tools --json");
-  EXPECT_EQ(core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1))[0]["name"],
-            "final_answer");
+  const core::Json listed = core::Json::parse(o.output.substr(0, o.output.rfind(']') + 1));
+  std::map<std::string, bool> available;
+  for (const core::Json& tool : listed) available[tool["name"]] = tool["available"];
+  EXPECT_TRUE(available.at("final_answer"));
+  EXPECT_TRUE(available.at("ocr"));
+  EXPECT_FALSE(available.at("web_search"));
   o = run_mat("tool final_answer --answer 42");
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_EQ(o.output, "42\n");

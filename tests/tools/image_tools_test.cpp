@@ -26,7 +26,8 @@ class ImageTools : public ::testing::Test {
 
   void SetUp() override {
     for (const UnavailableTool& tool : unavailable_) {
-      ADD_FAILURE() << tool.name << " is unavailable: " << tool.reason;
+      const bool image_tool = tool.name == "ocr" || tool.name == "facedetection";
+      if (image_tool) ADD_FAILURE() << tool.name << " is unavailable: " << tool.reason;
     }
   }
 

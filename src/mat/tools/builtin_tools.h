@@ -13,5 +13,7 @@ std::unique_ptr<Tool> make_face_detection_tool();
 std::unique_ptr<Tool> make_draw_box_tool();
 std::unique_ptr<Tool> make_crop_tool();
 std::unique_ptr<Tool> make_add_text_tool();
+std::unique_ptr<Tool> make_web_search_tool();
+std::unique_ptr<Tool> make_inspect_file_tool();
 
 }  // namespace mat::tools

@@ -168,6 +168,8 @@ ToolRegistry builtin_registry(std::vector<UnavailableTool>* unavailable) {
   builtin.push_back(make_draw_box_tool());
   builtin.push_back(make_crop_tool());
   builtin.push_back(make_add_text_tool());
+  builtin.push_back(make_inspect_file_tool());
+  builtin.push_back(make_web_search_tool());
   for (std::unique_ptr<Tool>& tool : builtin) {
     if (std::optional<std::string> reason = tool->unavailable()) {
       if (unavailable != nullptr) unavailable->push_back({tool->spec().name, std::move(*reason)});
