@@ -219,7 +219,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--reuse-workdir", settings->reuse_work_dir,
                 "Allow a --workdir that is not empty; its files stay read-only for the code");
   cmd->add_option("--prompt-template", settings->prompt_template,
-                  "A prompt template file to use instead of the built-in t3-v1");
+                  "A prompt template file to use instead of the built-in t3-v2");
   cmd->add_option("--authorized-imports", settings->authorized_imports,
                   "Modules the model's code may import (default: the built-in list; a guard-rail, "
                   "not the security boundary)")

@@ -134,7 +134,7 @@ TEST_F(AgentRun, TwoStepsEndingInFinalAnswer) {
   EXPECT_EQ(t.steps[0].observation, "42\n");
   EXPECT_EQ(t.steps[0].tokens_in, 11);
   EXPECT_EQ(t.steps[0].tokens_out, 7);
-  EXPECT_EQ(t.prompt_version, "t3-v1");
+  EXPECT_EQ(t.prompt_version, "t3-v2");
   EXPECT_EQ(t.model.name, "fake-vlm");
   // Streaming delivered the replies piece by piece.
   EXPECT_GT(tokens.pieces, 4);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 
 #include "mat/core/temp_dir.h"
 
@@ -15,7 +16,7 @@ using ::testing::Not;
 
 TEST(Prompt, BuiltinTemplateRendersToolsImportsAndFormat) {
   const PromptTemplate prompt = PromptTemplate::builtin();
-  EXPECT_EQ(prompt.version, "t3-v1");
+  EXPECT_EQ(prompt.version, "t3-v2");
   const std::string text =
       render_system_prompt(prompt, tools::builtin_registry(), {"numpy", "pandas"});
   EXPECT_THAT(text, HasSubstr("- final_answer: Gives the final answer"));
@@ -24,6 +25,31 @@ TEST(Prompt, BuiltinTemplateRendersToolsImportsAndFormat) {
   EXPECT_THAT(text, HasSubstr("Thought:"));
   EXPECT_THAT(text, HasSubstr("```<end_action>"));
   EXPECT_THAT(text, Not(HasSubstr("{{")));
+}
+
+// The worked examples teach the real tools: every call in them names a built-in tool and only
+// arguments it takes.
+TEST(Prompt, TheExamplesCallRealToolsWithTheirRealArguments) {
+  const std::string text = PromptTemplate::builtin().text;
+  const tools::ToolRegistry registry = tools::builtin_registry();
+  const std::regex call(R"(\b([a-z_]+)\(((?:[a-z_]+=[^,()]+(?:, )?)+)\))");
+  const std::regex argument(R"(([a-z_]+)=)");
+  int calls = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), call); it != std::sregex_iterator();
+       ++it) {
+    const std::string name = (*it)[1];
+    if (name == "final_answer") continue;
+    const tools::Tool* tool = registry.find(name);
+    ASSERT_NE(tool, nullptr) << name << " is not a built-in tool";
+    const std::vector<std::string> inputs = tool->spec().input_names();
+    const std::string arguments = (*it)[2];
+    for (auto arg = std::sregex_iterator(arguments.begin(), arguments.end(), argument);
+         arg != std::sregex_iterator(); ++arg) {
+      EXPECT_THAT(inputs, ::testing::Contains((*arg)[1].str())) << name << " in " << it->str();
+    }
+    ++calls;
+  }
+  EXPECT_GE(calls, 3);  // ocr, facedetection, draw_box
 }
 
 TEST(Prompt, UnknownVersionIsAnError) {

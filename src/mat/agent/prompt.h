@@ -11,7 +11,7 @@
 
 namespace mat::agent {
 
-inline constexpr std::string_view kDefaultPromptVersion = "t3-v1";
+inline constexpr std::string_view kDefaultPromptVersion = "t3-v2";
 // Generation stops at the end marker; "Observation:" catches models that start inventing one.
 inline constexpr std::string_view kEndMarker = "<end_action>";
 std::vector<std::string> step_stop_sequences();
@@ -20,7 +20,8 @@ struct PromptTemplate {
   std::string version;  // recorded in every trajectory
   std::string text;
 
-  // A template shipped inside the binary ("t3-v1"). Throws core::Error for an unknown version.
+  // A template shipped inside the binary ("t3-v2"; "t3-v1" for data made with the first
+  // wording). Throws core::Error for an unknown version.
   static PromptTemplate builtin(std::string_view version = kDefaultPromptVersion);
   // A user's template file (e.g. the wording a checkpoint was trained with). Its version is
   // "file:<name>@<content hash>", so trajectories say exactly which wording produced them.
