@@ -25,7 +25,7 @@ bool is_image(std::string_view bytes, std::string_view extension) {
   return has_magic(bytes, "\x89PNG") || has_magic(bytes, "\xFF\xD8\xFF") ||
          has_magic(bytes, "GIF8") || has_magic(bytes, std::string_view("II*\0", 4)) ||
          has_magic(bytes, std::string_view("MM\0*", 4)) ||
-         (has_magic(bytes, "RIFF") && bytes.substr(8, 4) == "WEBP") ||
+         (has_magic(bytes, "RIFF") && bytes.size() >= 12 && bytes.substr(8, 4) == "WEBP") ||
          std::find(kExtensions.begin(), kExtensions.end(), extension) != kExtensions.end();
 }
 
