@@ -452,6 +452,12 @@ TEST(DocumentsTest, ImagesPointToTheVisualizer) {
   EXPECT_THAT(error_of(png, "chart.txt"), HasSubstr("use the `visualizer` tool"));
 }
 
+// Regression (found by documents_fuzz): a RIFF header too short to name its format was read past
+// its end.
+TEST(DocumentsTest, ATruncatedRiffHeaderIsJustText) {
+  EXPECT_EQ(document_to_markdown("RIFF\x03\x04", "a.txt").format, "txt");
+}
+
 TEST(DocumentsTest, UnsupportedBinaryTypesListTheSupportedOnes) {
   EXPECT_THAT(error_of(std::string("\x7f"
                                    "ELF\0\0\0",
