@@ -41,11 +41,7 @@ class AddTextTool : public Tool {
                      "Writes text onto a copy of an image, its baseline starting at a "
                      "point. Returns the path of the new image; the original is "
                      "unchanged.",
-                 .inputs = {{.name = "image_path",
-                             .type = ValueType::kImage,
-                             .description = "Path of the image file in the working directory.",
-                             .optional = false,
-                             .default_value = nullptr},
+                 .inputs = {image_path_input(),
                             {.name = "text",
                              .type = ValueType::kString,
                              .description = "The text to write (ASCII).",

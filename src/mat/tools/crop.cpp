@@ -21,11 +21,7 @@ class CropTool : public Tool {
                  .description =
                      "Cuts the region inside a box out of an image. Returns the path "
                      "of the new image; the original is unchanged.",
-                 .inputs = {{.name = "image_path",
-                             .type = ValueType::kImage,
-                             .description = "Path of the image file in the working directory.",
-                             .optional = false,
-                             .default_value = nullptr},
+                 .inputs = {image_path_input(),
                             {.name = "bbox",
                              .type = ValueType::kArray,
                              .description = "The box [x1, y1, x2, y2] in pixels to keep.",

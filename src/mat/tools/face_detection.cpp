@@ -65,11 +65,7 @@ class FaceDetectionTool : public Tool {
                      "Finds human faces in an image. Returns a list of boxes [x1, y1, x2, y2] in "
                      "pixels (top-left and bottom-right corners), one per face, left to right; an "
                      "empty list when there is none. Count the faces with len(...).",
-                 .inputs = {{.name = "image_path",
-                             .type = ValueType::kImage,
-                             .description = "Path of the image file in the working directory.",
-                             .optional = false,
-                             .default_value = nullptr}},
+                 .inputs = {image_path_input()},
                  .output_type = ValueType::kArray,
                  .ends_run = false};
 };

@@ -8,6 +8,14 @@
 
 namespace mat::tools {
 
+ToolInput image_path_input() {
+  return {.name = "image_path",
+          .type = ValueType::kImage,
+          .description = "Path of the image file in the working directory.",
+          .optional = false,
+          .default_value = nullptr};
+}
+
 cv::Mat load_image(const ToolContext& context, const std::string& path,
                    const core::ImageLimits& limits) {
   std::string bytes = context.read_file(path, limits.max_file_bytes);

@@ -12,6 +12,9 @@
 
 namespace mat::tools {
 
+// The `image_path` input every image tool takes (MAT's name for it).
+ToolInput image_path_input();
+
 // Decodes the image at `path` (3-channel BGR). ToolError says what is wrong and which file:
 // missing, not an image, corrupt, over `limits`.
 cv::Mat load_image(const ToolContext& context, const std::string& path,

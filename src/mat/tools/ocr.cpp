@@ -84,11 +84,7 @@ class OcrTool : public Tool {
           "Reads the text in an image (a document, a screenshot, a sign). Returns a dict: 'text' "
           "is all the text, line by line; 'lines' lists each line as {'text', 'box': [x1, y1, x2, "
           "y2] in pixels, 'confidence': 0-100}.",
-      .inputs = {{.name = "image_path",
-                  .type = ValueType::kImage,
-                  .description = "Path of the image file in the working directory.",
-                  .optional = false,
-                  .default_value = nullptr}},
+      .inputs = {image_path_input()},
       .output_type = ValueType::kObject,
       .ends_run = false};
 };
