@@ -100,6 +100,10 @@ class Run {
       fs::create_directories(run_dir_);
       fs::create_directories(work_dir_);
       work_.emplace(work_dir_);
+      // The sandbox names artifacts under the canonical folder. Found once, here: the folder
+      // itself is the host's, while paths below it are the code's to change, so they are only
+      // ever handled lexically (resolving them could follow a link the code planted).
+      canonical_work_dir_ = fs::canonical(work_dir_);
       t_.files = stage_files(task.files, *work_, run_dir_, images_);
     } catch (const std::exception& e) {
       return end(end_reason::kInputError, e.what());
@@ -249,7 +253,7 @@ class Run {
         ++skipped;
         continue;
       }
-      const std::string relative = fs::relative(artifact, work_dir_).string();
+      const std::string relative = artifact.lexically_relative(canonical_work_dir_).string();
       try {
         const std::string shown =
             snapshot_image(*work_, relative, run_dir_, step.index, options_.images);
@@ -314,6 +318,7 @@ class Run {
   const AgentOptions& options_;
   const fs::path run_dir_;
   const fs::path work_dir_;
+  fs::path canonical_work_dir_;
   RunObserver& observer_;
   core::ImageCache images_;
   llm::GenerationParams params_;
