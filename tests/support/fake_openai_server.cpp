@@ -118,6 +118,22 @@ void send_reply(const ScriptedReply& reply, const core::Json& request, httplib::
   res.set_chunked_content_provider("text/event-stream", std::move(write_events));
 }
 
+// The body of a request as recorded by requests().
+core::Json recorded_body(const httplib::Request& req) {
+  if (req.is_multipart_form_data()) {
+    core::Json form = core::Json::object();
+    for (const auto& [name, field] : req.files) {
+      form[name] = field.filename.empty() ? core::Json(field.content)
+                                          : core::Json{{"filename", field.filename},
+                                                       {"content_type", field.content_type},
+                                                       {"size", field.content.size()}};
+    }
+    return form;
+  }
+  core::Json body = core::Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  return body.is_discarded() ? core::Json(req.body) : body;
+}
+
 }  // namespace
 
 ScriptedReply ScriptedReply::text(std::string content) {
@@ -145,13 +161,15 @@ struct FakeOpenAIServer::Impl {
   mutable std::mutex mutex;
   std::deque<ScriptedReply> replies;
   std::vector<core::Json> requests;
+  std::vector<std::string> paths;
   std::vector<httplib::Headers> request_headers;
 
   // Records the request and takes the next reply (or the "none left" error) under the lock.
-  ScriptedReply take(core::Json request, const httplib::Headers& headers) {
+  ScriptedReply take(const httplib::Request& req, core::Json body) {
     const std::lock_guard lock(mutex);
-    requests.push_back(std::move(request));
-    request_headers.push_back(headers);
+    requests.push_back(std::move(body));
+    paths.push_back(req.path);
+    request_headers.push_back(req.headers);
     if (replies.empty()) return ScriptedReply::error(500, "fake server: no scripted reply left");
     ScriptedReply reply = std::move(replies.front());
     replies.pop_front();
@@ -164,12 +182,20 @@ FakeOpenAIServer::FakeOpenAIServer() : impl_(std::make_unique<Impl>()) {
   // One request per connection: an idle kept-alive connection would hold up stop() for seconds.
   server.set_keep_alive_max_count(1);
   server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-    core::Json request = core::Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded()) request = req.body;
-    const ScriptedReply reply = impl_->take(request, req.headers);
+    const core::Json request = recorded_body(req);
+    const ScriptedReply reply = impl_->take(req, request);
     if (reply.delay.count() > 0) std::this_thread::sleep_for(reply.delay);
     send_reply(reply, request, res);
   });
+  // The other endpoints have no reply shape of their own here: the test scripts the raw body.
+  server.Post(R"(/v1/(embeddings|images/generations|images/edits))",
+              [this](const httplib::Request& req, httplib::Response& res) {
+                const ScriptedReply reply = impl_->take(req, recorded_body(req));
+                if (reply.delay.count() > 0) std::this_thread::sleep_for(reply.delay);
+                for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+                res.status = reply.status;
+                res.set_content(reply.raw_body, "application/json");
+              });
   server.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
     const core::Json models = {
         {"object", "list"},
@@ -203,6 +229,11 @@ void FakeOpenAIServer::enqueue(ScriptedReply reply) {
 std::vector<core::Json> FakeOpenAIServer::requests() const {
   const std::lock_guard lock(impl_->mutex);
   return impl_->requests;
+}
+
+std::vector<std::string> FakeOpenAIServer::paths() const {
+  const std::lock_guard lock(impl_->mutex);
+  return impl_->paths;
 }
 
 std::size_t FakeOpenAIServer::request_count() const {

@@ -1,6 +1,7 @@
 // A fake OpenAI-compatible server for tests: answers POST /v1/chat/completions with scripted
-// replies (whole or streamed as server-sent events, errors, garbage), records the request
-// bodies it received, and lists one model at GET /v1/models.
+// replies (whole or streamed as server-sent events, errors, garbage), and POST /v1/embeddings,
+// /v1/images/generations and /v1/images/edits with the scripted reply's raw body; records the
+// requests it received, and lists one model at GET /v1/models.
 #pragma once
 
 #include <chrono>
@@ -42,15 +43,18 @@ class FakeOpenAIServer {
 
   std::string base_url() const;  // "http://127.0.0.1:<port>/v1"
 
-  // Replies are served in the order enqueued, one per chat request. With none left the server
-  // answers 500 with the error message "fake server: no scripted reply left".
+  // Replies are served in the order enqueued, one per POST request, whatever its endpoint. With
+  // none left the server answers 500 with the error message "fake server: no scripted reply left".
   void enqueue(ScriptedReply reply);
 
-  // The JSON bodies of the chat requests received so far, in order (a body that was not JSON is
-  // recorded as a JSON string holding it).
+  // The bodies of the POST requests received so far, in order: the JSON body; a multipart form
+  // as an object of its fields (a file field as {"filename", "content_type", "size"}); any other
+  // body as a JSON string holding it.
   std::vector<core::Json> requests() const;
+  // The path of each POST request received ("/v1/chat/completions", "/v1/embeddings", ...).
+  std::vector<std::string> paths() const;
   std::size_t request_count() const;
-  // The value of header `name` in each chat request received, in order ("" where absent).
+  // The value of header `name` in each POST request received, in order ("" where absent).
   std::vector<std::string> header_values(const std::string& name) const;
 
  private:
