@@ -44,7 +44,7 @@ class WorkDir {
   fs::path path_;
 };
 
-ToolOutcome echo(const std::string&, const mat::core::Json& args) {
+ToolOutcome echo(const std::string&, const mat::core::Json& args, mat::sandbox::Deadline) {
   return {.ok = true, .value = args["value"], .error = "", .ends_run = false};
 }
 

@@ -233,7 +233,7 @@ TEST_F(SandboxTest, OutputOfChildProcessesAndStderrIsCaptured) {
 TEST_F(SandboxTest, ToolCallsReachTheHostAndReturnTheirValue) {
   options_.tools = {{"add", {"a", "b"}}};
   std::vector<std::pair<std::string, core::Json>> calls;
-  Sandbox box = make([&](const std::string& tool, const core::Json& args) {
+  Sandbox box = make([&](const std::string& tool, const core::Json& args, Deadline) {
     calls.emplace_back(tool, args);
     return ToolOutcome{.ok = true,
                        .value = {{"sum", args.value("a", 0) + args.value("b", 0)}},
@@ -264,13 +264,35 @@ TEST_F(SandboxTest, ToolCallsReachTheHostAndReturnTheirValue) {
 TEST_F(SandboxTest, TimeSpentInToolsCountsAgainstTheStepLimit) {
   options_.limits.step_wall = std::chrono::milliseconds(500);
   options_.tools = {{"slow", {}}};
-  Sandbox box = make([](const std::string&, const core::Json&) {
+  Sandbox box = make([](const std::string&, const core::Json&, Deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     return ToolOutcome{.ok = true, .value = 1, .error = "", .ends_run = false};
   });
   const ExecResult r = box.execute("for _ in range(10):\n    slow()");
   EXPECT_TRUE(r.timed_out);
   EXPECT_LT(r.exec_ms, 5000);
+}
+
+// A tool is told when the step ends; one that overruns it is named in the error, with how long it
+// took, so that the model knows which call to change.
+TEST_F(SandboxTest, AToolThatUsesUpTheStepIsNamedInTheTimeout) {
+  options_.limits.step_wall = std::chrono::milliseconds(400);
+  options_.tools = {{"visualizer", {}}};
+  std::chrono::milliseconds time_given{0};
+  Sandbox box = make([&](const std::string&, const core::Json&, Deadline step_ends) {
+    time_given =
+        std::chrono::ceil<std::chrono::milliseconds>(step_ends - std::chrono::steady_clock::now());
+    std::this_thread::sleep_until(step_ends + std::chrono::milliseconds(100));
+    return ToolOutcome{.ok = true, .value = 1, .error = "", .ends_run = false};
+  });
+  const ExecResult r = box.execute("visualizer()\nprint('not reached')");
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_GT(time_given.count(), 0);
+  EXPECT_LE(time_given.count(), 400);
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_THAT(*r.error, HasSubstr("the tool 'visualizer' ran for"));
+  EXPECT_THAT(*r.error, HasSubstr("limit of 0.4 s"));
+  EXPECT_THAT(r.output, Not(HasSubstr("not reached")));
 }
 
 // Regression: a worker that sent a frame nested 200,000 deep crashed the host. It is a broken
@@ -289,7 +311,7 @@ TEST_F(SandboxTest, AHostileFrameEndsTheStepNotTheHost) {
 
 TEST_F(SandboxTest, ToolErrorsAreExceptionsTheCodeCanCatch) {
   options_.tools = {{"ocr", {"image"}}, {"broken", {}}};
-  Sandbox box = make([](const std::string& tool, const core::Json& args) -> ToolOutcome {
+  Sandbox box = make([](const std::string& tool, const core::Json& args, Deadline) -> ToolOutcome {
     if (tool == "broken") throw std::runtime_error("backend crashed");
     return {.ok = false,
             .value = nullptr,
@@ -308,7 +330,7 @@ TEST_F(SandboxTest, ToolErrorsAreExceptionsTheCodeCanCatch) {
 
 TEST_F(SandboxTest, EndsRunToolSetsTheFinalAnswerAndStopsTheStep) {
   options_.tools = {{"final_answer", {"answer"}}};
-  Sandbox box = make([](const std::string&, const core::Json& args) {
+  Sandbox box = make([](const std::string&, const core::Json& args, Deadline) {
     return ToolOutcome{.ok = true, .value = args["answer"], .error = "", .ends_run = true};
   });
   const ExecResult r = box.execute(

@@ -118,8 +118,9 @@ class Run {
     }
     try {
       sandbox_ = std::make_unique<sandbox::Sandbox>(
-          std::move(box), [this](const std::string& name, const core::Json& args) {
-            return call_tool(name, args);
+          std::move(box),
+          [this](const std::string& name, const core::Json& args, sandbox::Deadline step_ends) {
+            return call_tool(name, args, step_ends);
           });
     } catch (const std::exception& e) {
       return end(end_reason::kSandboxError, e.what());
@@ -130,12 +131,13 @@ class Run {
     return true;
   }
 
-  sandbox::ToolOutcome call_tool(const std::string& name, const core::Json& args) {
+  sandbox::ToolOutcome call_tool(const std::string& name, const core::Json& args,
+                                 sandbox::Deadline step_ends) {
     sandbox::ToolOutcome outcome;
     const tools::Tool* tool = registry_.find(name);
     outcome.ends_run = tool != nullptr && tool->spec().ends_run;
     try {
-      outcome.value = registry_.call(name, args, tools::ToolContext{work_dir_});
+      outcome.value = registry_.call(name, args, tools::ToolContext{work_dir_, step_ends});
     } catch (const std::exception& e) {
       outcome.ok = false;
       outcome.error = e.what();

@@ -206,11 +206,21 @@ ExecResult Sandbox::execute(const std::string& code) {
     case StepOutcome::End::kTimedOut:
       result.timed_out = true;
       result.worker_restarted = true;
-      result.error = "TimeoutError: this step ran longer than the limit of " +
-                     seconds_text(limits.step_wall) +
-                     " and was stopped. Make the code faster (less data, fewer iterations) or "
-                     "split the work into smaller steps. " +
-                     kStateLost + s.restart_worker();
+      if (step.slow_tool) {
+        const auto& [tool, took] = *step.slow_tool;
+        result.error = "TimeoutError: the tool '" + tool + "' ran for " + seconds_text(took) +
+                       " and used up the rest of this step's limit of " +
+                       seconds_text(limits.step_wall) +
+                       ", so the step was stopped. Call it on less (a smaller image, a shorter "
+                       "document) or in a step of its own. " +
+                       kStateLost + s.restart_worker();
+      } else {
+        result.error = "TimeoutError: this step ran longer than the limit of " +
+                       seconds_text(limits.step_wall) +
+                       " and was stopped. Make the code faster (less data, fewer iterations) or "
+                       "split the work into smaller steps. " +
+                       kStateLost + s.restart_worker();
+      }
       break;
     case StepOutcome::End::kInterrupted:
       result.interrupted = true;

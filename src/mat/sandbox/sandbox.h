@@ -5,7 +5,8 @@
 //   sandbox::Options options;
 //   options.work_dir = run_dir;                       // the only writable place
 //   options.tools = {{"ocr", {"image"}}, {"final_answer", {"answer"}}};
-//   sandbox::Sandbox box(options, [&](const std::string& tool, const core::Json& args) {
+//   sandbox::Sandbox box(options, [&](const std::string& tool, const core::Json& args,
+//                                     sandbox::Deadline step_ends) {
 //     return registry.invoke(tool, args);            // -> sandbox::ToolOutcome
 //   });
 //   sandbox::ExecResult r = box.execute("x = 1\nprint(x)");   // r.output == "1\n"
@@ -47,7 +48,11 @@ struct ToolOutcome {
   bool ends_run = false;  // final_answer: stop executing this step and report `value`
 };
 
-using ToolHandler = std::function<ToolOutcome(const std::string& tool, const core::Json& args)>;
+// When the step that makes a tool call must end: a tool that waits on something slow (a model, a
+// web server) gives up by then. A tool that returns later still ends the step, as timed out.
+using Deadline = std::chrono::steady_clock::time_point;
+using ToolHandler =
+    std::function<ToolOutcome(const std::string& tool, const core::Json& args, Deadline step_ends)>;
 
 struct Options {
   // Writable; the worker's cwd. What is in it when the Sandbox starts is bound read-only.

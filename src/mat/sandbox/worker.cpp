@@ -19,9 +19,10 @@ constexpr std::chrono::seconds kStartTimeout{30};
 constexpr size_t kStartOutputCap = 4096;
 constexpr size_t kReadChunk = 64 * 1024;
 
-ToolOutcome call_tool(const ToolHandler& tools, const std::string& name, const core::Json& args) {
+ToolOutcome call_tool(const ToolHandler& tools, const std::string& name, const core::Json& args,
+                      Deadline step_ends) {
   try {
-    return tools(name, args);
+    return tools(name, args, step_ends);
   } catch (const std::exception& e) {
     return {.ok = false, .value = nullptr, .error = e.what(), .ends_run = false};
   } catch (...) {
@@ -138,7 +139,14 @@ StepOutcome Worker::run_step(const std::string& code, int step, const ToolHandle
       return outcome;
     }
     if (op != "tool") continue;
-    const ToolOutcome result = call_tool(tools, frame.value("name", ""), frame["args"]);
+    const std::string name = frame.value("name", "");
+    const Clock::time_point called = Clock::now();
+    const ToolOutcome result = call_tool(tools, name, frame["args"], deadline);
+    if (Clock::now() >= deadline) {
+      outcome.slow_tool.emplace(
+          name, std::chrono::ceil<std::chrono::milliseconds>(Clock::now() - called));
+      return ended(StepOutcome::End::kTimedOut);
+    }
     if (result.ok && result.ends_run) outcome.final_answer = result.value;
     const core::Json reply = {{"op", "tool_result"},
                               {"ok", result.ok},

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "mat/core/json.h"
 #include "mat/core/unique_fd.h"
@@ -22,6 +23,8 @@ struct StepOutcome {
   std::optional<std::string> error;        // kDone: the model's exception, as the model sees it
   std::optional<core::Json> final_answer;  // set when a tool answered with ends_run
   std::string death;                       // kDied: what happened to the worker
+  // kTimedOut in a tool call: the tool, and how long that call took.
+  std::optional<std::pair<std::string, std::chrono::milliseconds>> slow_tool;
 };
 
 class Worker {

@@ -3,6 +3,7 @@
 // fails at start-up rather than in the middle of a run.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -44,6 +45,9 @@ struct ToolSpec {
 // here, relative to that folder and without following links.
 struct ToolContext {
   std::filesystem::path work_dir;
+  // When the agent's step ends: a tool waiting on something slow (a model, a server) gives up by
+  // then. The default, for `mat tool` and tests: no limit.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 
   // `path` relative to the work dir ('/'-separated, no "." or ".."). Absolute paths inside the
   // work dir are accepted. Throws ToolError when the path leads outside it.
