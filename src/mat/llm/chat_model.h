@@ -2,6 +2,7 @@
 // implements: the OpenAI-compatible HTTP client here, the libtorch engine in `engine`.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,6 +49,9 @@ struct GenerationParams {
   std::optional<double> top_p;
   std::optional<int> max_tokens;
   std::optional<int> seed;
+  // The whole request, retries and backoff included, ends by then or fails with a ModelError that
+  // says so (a tool's request must not outlive the step that made it).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct Usage {

@@ -1,8 +1,7 @@
 #include "mat/llm/openai_client.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string_view>
@@ -10,9 +9,8 @@
 #include <variant>
 
 #include "mat/core/http.h"
-#include "mat/core/interrupt.h"
 #include "mat/llm/openai_wire.h"
-#include "mat/llm/retry.h"
+#include "mat/llm/request_retry.h"
 
 namespace mat::llm {
 
@@ -20,24 +18,10 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// An attempt that failed in a way another attempt may fix.
-struct TransientFailure {
-  int status = 0;      // 0 when no HTTP response arrived
-  std::string body;    // the server's message, to tell a repeated answer from a new failure
-  std::string what;    // what went wrong, naming the server
-  std::string advice;  // what to do once the retries have run out
-  std::optional<milliseconds> retry_after;
-};
-
 using AttemptOutcome = std::variant<ChatResult, TransientFailure>;
 
 std::string server_at(const OpenAIConfig& config) {
   return "the model server at " + config.base_url;
-}
-
-std::string status_text(const core::HttpResponse& response) {
-  const std::string message = server_error_message(response.body);
-  return "HTTP " + std::to_string(response.status) + (message.empty() ? "" : ": " + message);
 }
 
 core::HttpRequest make_request(const OpenAIConfig& config, const std::vector<ChatMessage>& messages,
@@ -71,21 +55,6 @@ TransientFailure transport_failure(const OpenAIConfig& config,
           "is it running? Set OPENAI_BASE_URL to its address (for example "
           "http://127.0.0.1:8000/v1)",
           std::nullopt};
-}
-
-TransientFailure status_failure(const OpenAIConfig& config, const core::HttpResponse& response) {
-  TransientFailure failure{response.status, server_error_message(response.body),
-                           server_at(config) + " answered " + status_text(response),
-                           "check the server's log for the cause", std::nullopt};
-  if (response.status == 429) {
-    failure.advice =
-        "the rate limit or quota is exhausted; wait before trying again, send fewer requests at "
-        "once, or check the account's quota";
-  }
-  if (const auto retry_after = response.header("retry-after")) {
-    failure.retry_after = parse_retry_after(*retry_after, std::chrono::system_clock::now());
-  }
-  return failure;
 }
 
 // The error for a status that will fail the same way however often it is retried.
@@ -150,7 +119,7 @@ AttemptOutcome attempt_chat(const OpenAIConfig& config, const core::HttpRequest&
   }
 
   if (response.status < 200 || response.status >= 300) {
-    if (is_retryable_status(response.status)) return status_failure(config, response);
+    if (is_retryable_status(response.status)) return status_failure(server_at(config), response);
     throw rejection(config, response);
   }
   if (config.stream && reader.server_error()) {
@@ -176,8 +145,21 @@ AttemptOutcome attempt_chat(const OpenAIConfig& config, const core::HttpRequest&
   return result;
 }
 
-std::string attempts_text(int attempts) {
-  return std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+// `request` with its whole-transfer timeout cut to what is left before `deadline`.
+core::HttpRequest bounded_by(core::HttpRequest request,
+                             std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (request.timeout.count() == 0 || request.timeout > left) request.timeout = left;
+  return request;
+}
+
+ModelError out_of_time(const OpenAIConfig& config, std::chrono::steady_clock::time_point started) {
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return ModelError(
+      server_at(config) + " gave no reply within the time this request had (" + took + ")", 0,
+      true);
 }
 
 }  // namespace
@@ -209,37 +191,24 @@ ChatResult OpenAIChatModel::chat(const std::vector<ChatMessage>& messages,
                                  const GenerationParams& params, const TokenCallback& on_token) {
   const auto started = std::chrono::steady_clock::now();
   const core::HttpRequest request = make_request(config_, messages, params);
-  const BackoffPolicy backoff{config_.initial_backoff, config_.max_backoff};
-  const int max_attempts = config_.max_retries + 1;
-  std::optional<TransientFailure> previous;
-  for (int attempt = 1;; ++attempt) {
-    AttemptOutcome outcome = attempt_chat(config_, request, on_token);
-    if (auto* result = std::get_if<ChatResult>(&outcome)) {
-      result->attempts = attempt;
-      result->latency_ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-              .count();
-      return std::move(*result);
+  const RetryPolicy policy{config_.max_retries,
+                           BackoffPolicy{config_.initial_backoff, config_.max_backoff},
+                           "model request", params.deadline};
+  ChatResult result;
+  const int attempts = retry_transient(policy, [&]() -> std::optional<TransientFailure> {
+    if (params.deadline && std::chrono::steady_clock::now() >= *params.deadline) {
+      throw out_of_time(config_, started);
     }
-    const auto& failure = std::get<TransientFailure>(outcome);
-    if (failure.status >= 500 && previous && previous->status == failure.status &&
-        previous->body == failure.body) {
-      throw ModelError(failure.what + " (the same answer " + attempts_text(attempt) +
-                           " in a row, so it is not retried further): " + failure.advice,
-                       failure.status, false);
-    }
-    if (attempt >= max_attempts) {
-      throw ModelError(failure.what + " after " + attempts_text(attempt) + ": " + failure.advice,
-                       failure.status, true);
-    }
-    previous = failure;
-    const milliseconds wait = failure.retry_after
-                                  ? std::min(*failure.retry_after, config_.max_backoff)
-                                  : backoff_delay(backoff, attempt - 1);
-    spdlog::warn("model request failed: {}; retrying in {} ms (attempt {} of {})", failure.what,
-                 wait.count(), attempt + 1, max_attempts);
-    core::interruptible_sleep(wait);
-  }
+    AttemptOutcome outcome = attempt_chat(
+        config_, params.deadline ? bounded_by(request, *params.deadline) : request, on_token);
+    if (auto* failure = std::get_if<TransientFailure>(&outcome)) return std::move(*failure);
+    result = std::move(std::get<ChatResult>(outcome));
+    return std::nullopt;
+  });
+  result.attempts = attempts;
+  result.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return result;
 }
 
 }  // namespace mat::llm
