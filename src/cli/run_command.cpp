@@ -15,6 +15,7 @@
 #include "record_checkpoint.h"
 #include "run_paths.h"
 #include "terminal_observer.h"
+#include "tool_models_setup.h"
 
 namespace mat::cli {
 namespace {
@@ -47,6 +48,7 @@ struct RunSettings {
   bool no_stream = false;
   bool quiet = false;
   bool unsafe_no_sandbox = false;
+  ToolModelSettings tool_models;
 };
 
 const char* env_or_null(const char* name) {
@@ -141,10 +143,12 @@ int run(const RunSettings& s) {
   config.stream = !s.no_stream;
   config.idle_timeout = milliseconds(s.idle_timeout_s);
   config.request_timeout = milliseconds(s.request_timeout_s);
-  std::optional<llm::OpenAIChatModel> model;
+  std::shared_ptr<llm::OpenAIChatModel> model;
   std::optional<agent::PromptTemplate> prompt;
+  tools::ToolModels tool_models;
   try {
-    model.emplace(config);
+    model = std::make_shared<llm::OpenAIChatModel>(config);
+    tool_models = make_tool_models(s.tool_models, model);
     prompt = s.prompt_template.empty() ? agent::PromptTemplate::builtin()
                                        : agent::PromptTemplate::from_file(s.prompt_template);
   } catch (const core::Error& e) {
@@ -176,7 +180,7 @@ int run(const RunSettings& s) {
   }
 
   core::install_interrupt_handlers();
-  const tools::ToolRegistry registry = tools::builtin_registry();
+  const tools::ToolRegistry registry = tools::builtin_registry(tool_models);
   agent::Agent agent(*model, registry, std::move(*prompt), agent_options(s));
   TerminalObserver terminal(stdout, ::isatty(STDOUT_FILENO) != 0);
   RecordCheckpoint checkpoint(out, s.quiet ? nullptr : &terminal);
@@ -262,6 +266,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
                   "Seconds a whole reply may take with --no-stream")
       ->capture_default_str()
       ->check(finite_in(1.0, 86400.0));
+  cmd->add_option("--tool-model", settings->tool_models.model,
+                  "The model the tools ask (visualizer, objectlocation, questions about "
+                  "documents); default: the run's model")
+      ->envname("MAT_TOOL_MODEL");
+  cmd->add_option("--tool-base-url", settings->tool_models.base_url,
+                  "The endpoint of --tool-model (default: $OPENAI_BASE_URL)")
+      ->envname("MAT_TOOL_BASE_URL");
   cmd->add_flag("--no-stream", settings->no_stream, "Wait for whole replies instead of streaming");
   cmd->add_flag("-q,--quiet", settings->quiet, "Print only the final answer");
   cmd->add_flag("--unsafe-no-sandbox", settings->unsafe_no_sandbox,

@@ -7,6 +7,7 @@
 #include "mat/agent/prompt.h"
 #include "mat/agent/trajectory.h"
 #include "mat/tools/registry.h"
+#include "tool_models_setup.h"
 
 namespace mat::cli {
 namespace {
@@ -40,9 +41,20 @@ core::Json parse_tool_arguments(const std::vector<std::string>& words) {
   return args;
 }
 
+// The built-in tools with the models the environment configures (tool_models_setup.h); a bad
+// setting is a usage error.
+tools::ToolRegistry registry_from_env(std::vector<tools::UnavailableTool>* unavailable = nullptr) {
+  try {
+    return tools::builtin_registry(make_tool_models(ToolModelSettings::from_env(), nullptr),
+                                   unavailable);
+  } catch (const core::Error& e) {
+    throw CLI::ValidationError("tool models", e.what());
+  }
+}
+
 int list_tools(bool as_json) {
   std::vector<tools::UnavailableTool> unavailable;
-  const tools::ToolRegistry registry = tools::builtin_registry(&unavailable);
+  const tools::ToolRegistry registry = registry_from_env(&unavailable);
   if (as_json) {
     core::Json all = core::Json::array();
     for (const tools::Tool* tool : registry.tools()) {
@@ -66,7 +78,7 @@ int list_tools(bool as_json) {
 }
 
 int run_tool(const std::string& name, const std::vector<std::string>& words) {
-  const tools::ToolRegistry registry = tools::builtin_registry();
+  const tools::ToolRegistry registry = registry_from_env();
   const core::Json args = parse_tool_arguments(words);
   try {
     const core::Json result =

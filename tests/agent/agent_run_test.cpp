@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "mat/agent/agent.h"
+#include "mat/core/base64.h"
 #include "mat/core/temp_dir.h"
 #include "mat/llm/openai_client.h"
 #include "mat/tools/builtin_tools.h"
@@ -306,7 +307,7 @@ TEST_F(AgentRun, TheCodeReadsDocumentsAndSearchesTheOfflineCorpus) {
   ::setenv("MAT_SEARCH_DB", db.c_str(), 1);
   registry_.add(tools::make_web_search_tool());
   ::unsetenv("MAT_SEARCH_DB");
-  registry_.add(tools::make_inspect_file_tool());
+  registry_.add(tools::make_inspect_file_tool(nullptr));
   const std::filesystem::path table = dir_.path() / "sales.csv";
   std::ofstream(table) << "month,units\nJan,\"1,200\"\nFeb,950\n";
   server_.enqueue(ScriptedReply::text(
@@ -319,6 +320,45 @@ TEST_F(AgentRun, TheCodeReadsDocumentsAndSearchesTheOfflineCorpus) {
   EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("| Jan | 1,200 |"));
   EXPECT_THAT(t.steps[0].observation.value_or(""), HasSubstr("Mount Etna"));
   EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer) << t.steps[0].error.value_or("");
+}
+
+// The tools that ask a model share the run's endpoint here (as `mat run` lends them the run's
+// model): the fake server answers the agent's step, then the tools' own requests, in order.
+TEST_F(AgentRun, TheCodeAsksTheModelBackedToolsAndGetsTheirAnswers) {
+  auto model = std::make_shared<llm::OpenAIChatModel>(config(server_.base_url()));
+  llm::ImagesConfig images;
+  images.base_url = server_.base_url();
+  images.model = "fake-images";
+  auto painter = std::make_shared<llm::OpenAIImagesClient>(images);
+  registry_.add(tools::make_visualizer_tool(model));
+  registry_.add(tools::make_object_location_tool(model));
+  registry_.add(tools::make_image_generator_tool(painter));
+  const std::filesystem::path photo = write_png("photo.png", 200);
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Look, locate, draw.",
+                 "print(visualizer(question='What colour is it?', image_path='photo.png'))\n"
+                 "print(objectlocation(object='square', image_path='photo.png'))\n"
+                 "print(image_generator(prompt='a red square'))")));
+  server_.enqueue(ScriptedReply::text("It is blue."));
+  server_.enqueue(ScriptedReply::text(R"([{"bbox_2d": [10, 20, 110, 120], "label": "square"}])"));
+  std::vector<uchar> png;
+  cv::imencode(".png", cv::Mat(8, 8, CV_8UC3, cv::Scalar(0, 0, 255)), png);
+  ScriptedReply drawn;
+  drawn.raw_body =
+      core::Json{
+          {"data", {{{"b64_json", core::base64_encode(std::string(png.begin(), png.end()))}}}}}
+          .dump();
+  server_.enqueue(drawn);
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer='blue')")));
+  const Trajectory t = run("What colour is the square, and where is it?", {photo});
+  ASSERT_GE(t.steps.size(), 1u);
+  const std::string observation = t.steps[0].observation.value_or("");
+  EXPECT_THAT(observation, HasSubstr("It is blue."));
+  EXPECT_THAT(observation, HasSubstr("[[10, 20, 110, 120]]"));
+  EXPECT_THAT(observation, HasSubstr("generated.png"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(work_dir() / "generated.png"));
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer) << t.steps[0].error.value_or("");
+  EXPECT_EQ(server_.paths().at(3), "/v1/images/generations");
 }
 
 // Regression: the code could delete and replace files that were in the work dir before it ran.

@@ -22,7 +22,7 @@ constexpr const char* kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 class ImageTools : public ::testing::Test {
  protected:
-  ImageTools() : registry_(builtin_registry(&unavailable_)) {}
+  ImageTools() : registry_(builtin_registry({}, &unavailable_)) {}
 
   void SetUp() override {
     for (const UnavailableTool& tool : unavailable_) {

@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "mat/llm/chat_model.h"
+#include "mat/llm/images_client.h"
 #include "mat/tools/tool.h"
 
 namespace mat::tools {
@@ -14,6 +16,13 @@ std::unique_ptr<Tool> make_draw_box_tool();
 std::unique_ptr<Tool> make_crop_tool();
 std::unique_ptr<Tool> make_add_text_tool();
 std::unique_ptr<Tool> make_web_search_tool();
-std::unique_ptr<Tool> make_inspect_file_tool();
+// Answers questions about a document with `model` when there is one.
+std::unique_ptr<Tool> make_inspect_file_tool(std::shared_ptr<llm::ChatModel> model);
+
+// The tools that ask a model or an endpoint are unavailable without one.
+std::unique_ptr<Tool> make_visualizer_tool(std::shared_ptr<llm::ChatModel> model);
+std::unique_ptr<Tool> make_object_location_tool(std::shared_ptr<llm::ChatModel> model);
+std::unique_ptr<Tool> make_image_generator_tool(std::shared_ptr<llm::OpenAIImagesClient> client);
+std::unique_ptr<Tool> make_image_edit_tool(std::shared_ptr<llm::OpenAIImagesClient> client);
 
 }  // namespace mat::tools

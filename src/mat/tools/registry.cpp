@@ -160,16 +160,20 @@ core::Json ToolRegistry::call(std::string_view name, const core::Json& args,
   return tool->call(validate_arguments(tool->spec(), args), context);
 }
 
-ToolRegistry builtin_registry(std::vector<UnavailableTool>* unavailable) {
+ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableTool>* unavailable) {
   ToolRegistry registry;
   std::vector<std::unique_ptr<Tool>> builtin;
+  builtin.push_back(make_visualizer_tool(models.vision));
+  builtin.push_back(make_object_location_tool(models.vision));
   builtin.push_back(make_ocr_tool());
   builtin.push_back(make_face_detection_tool());
   builtin.push_back(make_draw_box_tool());
   builtin.push_back(make_crop_tool());
   builtin.push_back(make_add_text_tool());
-  builtin.push_back(make_inspect_file_tool());
+  builtin.push_back(make_inspect_file_tool(models.text));
   builtin.push_back(make_web_search_tool());
+  builtin.push_back(make_image_generator_tool(models.images));
+  builtin.push_back(make_image_edit_tool(models.images));
   for (std::unique_ptr<Tool>& tool : builtin) {
     if (std::optional<std::string> reason = tool->unavailable()) {
       if (unavailable != nullptr) unavailable->push_back({tool->spec().name, std::move(*reason)});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "mat/tools/tool.h"
+#include "mat/tools/tool_models.h"
 
 namespace mat::tools {
 
@@ -39,8 +40,9 @@ struct UnavailableTool {
   std::string reason;
 };
 
-// The registry with every built-in tool that works on this machine. Those that do not are left
-// out, and listed in `unavailable` when it is given.
-ToolRegistry builtin_registry(std::vector<UnavailableTool>* unavailable = nullptr);
+// The registry with every built-in tool that works on this machine with `models`. Those that do
+// not are left out, and listed in `unavailable` when it is given.
+ToolRegistry builtin_registry(const ToolModels& models = {},
+                              std::vector<UnavailableTool>* unavailable = nullptr);
 
 }  // namespace mat::tools
