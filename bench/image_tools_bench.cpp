@@ -1,4 +1,5 @@
-// The image tools on one-megapixel inputs: OCR of a page of text and face detection on a photo.
+// The image tools on one-megapixel inputs: OCR of a page of text, face detection and segmentation
+// on a photo.
 // References in the same run, so that the ratio survives a noisy machine: Tesseract's own command
 // line on the same page (it pays a process start and a model load per page, which the tool pays
 // once), and a bare OpenCV cascade call on the same pixels (what the tool adds is reading the
@@ -95,6 +96,21 @@ void BM_BareCascade(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BareCascade)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Segmentation of the one-megapixel photo: around the face (the usual call, a box from
+// facedetection) and of the whole image (no box: the most work it does).
+void BM_SegmentationTool(benchmark::State& state) {
+  Fixture& f = fixture();
+  const bool whole_image = state.range(0) == 1;
+  const mat::core::Json args =
+      whole_image ? mat::core::Json{{"image_path", "photo.png"}}
+                  : mat::core::Json{{"image_path", "photo.png"}, {"boxes", {{291, 195, 742, 646}}}};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(f.registry.call("segmentation", args, f.context));
+  }
+  state.SetLabel(whole_image ? "whole image" : "face box");
+}
+BENCHMARK(BM_SegmentationTool)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "mat/agent/agent.h"
 #include "mat/core/base64.h"
@@ -268,6 +269,7 @@ class AgentRunWithImageTools : public AgentRun {
     registry_.add(tools::make_face_detection_tool());
     registry_.add(tools::make_ocr_tool());
     registry_.add(tools::make_crop_tool());
+    registry_.add(tools::make_segmentation_tool());
   }
 };
 
@@ -503,6 +505,29 @@ TEST_F(AgentRun, UnreadableImageFailsBeforeAnyModelCall) {
   EXPECT_EQ(t.end_reason, end_reason::kInputError);
   EXPECT_THAT(t.error.value_or(""), HasSubstr("broken.jpg"));
   EXPECT_EQ(server_.request_count(), 0u);
+}
+
+TEST_F(AgentRunWithImageTools, TheCodeSegmentsAnImageAndReadsTheMask) {
+  cv::Mat scene(240, 320, CV_8UC3, cv::Scalar(90, 160, 90));
+  cv::circle(scene, {160, 120}, 50, cv::Scalar(40, 40, 220), cv::FILLED);
+  const auto image = dir_.path() / "scene.png";
+  cv::imwrite(image.string(), scene);
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Segment the disk and measure it.",
+                 "result = segmentation(image_path='scene.png', boxes=[[100, 60, 220, 180]])\n"
+                 "import numpy as np\nfrom PIL import Image\n"
+                 "mask = np.array(Image.open(result['masks'][0]))\n"
+                 "print(result['masks'], result['overlay'], mask.shape,\n"
+                 "      result['areas'][0] == int((mask == 255).sum()),\n"
+                 "      round(result['areas'][0] / (3.14159 * 50 * 50), 1))")));
+  server_.enqueue(
+      ScriptedReply::text(step_reply("Done.", "final_answer(answer=result['areas'][0])")));
+  const Trajectory t = run("How many pixels does the disk cover?", {image});
+  EXPECT_EQ(t.end_reason, end_reason::kFinalAnswer) << t.error.value_or("");
+  ASSERT_GE(t.steps.size(), 1u);
+  EXPECT_THAT(t.steps[0].observation.value_or(t.steps[0].error.value_or("")),
+              HasSubstr("['scene_mask.png'] scene_segmentation.png (240, 320) True 1.0\n"));
+  EXPECT_EQ(t.steps[0].images.size(), 2u);  // the mask and the overlay, shown to the model
 }
 
 }  // namespace

@@ -15,7 +15,9 @@ std::unique_ptr<Tool> make_face_detection_tool();
 std::unique_ptr<Tool> make_draw_box_tool();
 std::unique_ptr<Tool> make_crop_tool();
 std::unique_ptr<Tool> make_add_text_tool();
+std::unique_ptr<Tool> make_segmentation_tool();
 std::unique_ptr<Tool> make_web_search_tool();
+std::unique_ptr<Tool> make_visit_page_tool();
 // Answers questions about a document with `model` when there is one.
 std::unique_ptr<Tool> make_inspect_file_tool(std::shared_ptr<llm::ChatModel> model);
 

@@ -170,8 +170,10 @@ ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableT
   builtin.push_back(make_draw_box_tool());
   builtin.push_back(make_crop_tool());
   builtin.push_back(make_add_text_tool());
+  builtin.push_back(make_segmentation_tool());
   builtin.push_back(make_inspect_file_tool(models.text));
   builtin.push_back(make_web_search_tool());
+  builtin.push_back(make_visit_page_tool());
   builtin.push_back(make_image_generator_tool(models.images));
   builtin.push_back(make_image_edit_tool(models.images));
   for (std::unique_ptr<Tool>& tool : builtin) {
