@@ -1,6 +1,6 @@
 # The two commands a user needs: `make run` (the agent on the bundled example task) and
 # `make test` (install dependencies, build, run every test). Both set up a fresh machine.
-.PHONY: deps build run test test-peers bench fuzz clean
+.PHONY: deps build run test test-peers bench fuzz golden clean
 
 deps:
 	@scripts/install-deps.sh
@@ -31,6 +31,12 @@ test-peers: build
 bench: build
 	@for b in build/bench/*_bench; do echo "== $$b"; OPENBLAS_NUM_THREADS=1 $$b \
 	  --benchmark_repetitions=5 --benchmark_report_aggregates_only=true || exit 1; done
+
+# Regenerates tests/fixtures/golden/ with the Hugging Face reference stack (tools/golden/); needs PyPI.
+golden:
+	@test -x tools/golden/.venv/bin/python || python3 -m venv tools/golden/.venv
+	@tools/golden/.venv/bin/pip install -q -r tools/golden/requirements.txt
+	@tools/golden/.venv/bin/python tools/golden/make_fixtures.py
 
 clean:
 	rm -rf build
