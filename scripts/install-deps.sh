@@ -16,6 +16,8 @@ packages=(
   python3-pil python3-opencv python3-openpyxl python3-scipy python3-sympy
   # tools: OCR, face detection (the cascade in opencv-data), the search corpus (SQLite with FTS5)
   libtesseract-dev tesseract-ocr-eng libopencv-objdetect-dev opencv-data libsqlite3-dev
+  # engine: tokenizer (pre-tokenizer regex with Unicode properties, NFC normalisation)
+  libpcre2-dev libutf8proc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer
