@@ -307,7 +307,7 @@ TEST_F(AgentRun, TheCodeReadsDocumentsAndSearchesTheOfflineCorpus) {
   const std::filesystem::path db = dir_.path() / "corpus.db";
   tools::build_corpus(docs, db);
   ::setenv("MAT_SEARCH_DB", db.c_str(), 1);
-  registry_.add(tools::make_web_search_tool());
+  registry_.add(tools::make_web_search_tool(tools::search_backend_from_env()));
   ::unsetenv("MAT_SEARCH_DB");
   registry_.add(tools::make_inspect_file_tool(nullptr));
   const std::filesystem::path table = dir_.path() / "sales.csv";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mat/tools/tool.h"
+#include "support/document_fixtures.h"
 
 namespace mat::tools {
 namespace {
@@ -202,41 +203,6 @@ std::string make_xlsx() {
   });
 }
 
-// A PDF with one page per string, each showing its text in Helvetica, with a correct xref table.
-std::string make_pdf(const std::vector<std::string>& pages) {
-  const size_t font = 3 + 2 * pages.size();
-  std::vector<std::string> objects = {"<< /Type /Catalog /Pages 2 0 R >>"};
-  std::string kids;
-  for (size_t i = 0; i < pages.size(); ++i) kids += std::to_string(3 + 2 * i) + " 0 R ";
-  objects.push_back("<< /Type /Pages /Kids [" + kids + "] /Count " + std::to_string(pages.size()) +
-                    " >>");
-  for (size_t i = 0; i < pages.size(); ++i) {
-    objects.push_back("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents " +
-                      std::to_string(4 + 2 * i) + " 0 R /Resources << /Font << /F1 " +
-                      std::to_string(font) + " 0 R >> >> >>");
-    const std::string content = "BT /F1 24 Tf 72 700 Td (" + pages[i] + ") Tj ET";
-    objects.push_back("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
-                      "\nendstream");
-  }
-  objects.push_back("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
-  std::string pdf = "%PDF-1.4\n";
-  std::vector<size_t> offsets;
-  for (size_t i = 0; i < objects.size(); ++i) {
-    offsets.push_back(pdf.size());
-    pdf += std::to_string(i + 1) + " 0 obj\n" + objects[i] + "\nendobj\n";
-  }
-  const size_t xref = pdf.size();
-  pdf += "xref\n0 " + std::to_string(objects.size() + 1) + "\n0000000000 65535 f \n";
-  for (const size_t offset : offsets) {
-    char entry[21];
-    std::snprintf(entry, sizeof entry, "%010zu 00000 n \n", offset);
-    pdf += entry;
-  }
-  pdf += "trailer\n<< /Size " + std::to_string(objects.size() + 1) +
-         " /Root 1 0 R >>\nstartxref\n" + std::to_string(xref) + "\n%%EOF\n";
-  return pdf;
-}
-
 std::string error_of(const std::string& bytes, const std::string& name,
                      const DocumentLimits& limits = {}) {
   try {
@@ -280,8 +246,8 @@ TEST(DocumentsTest, XlsxSheetsAsTablesWithCellsInTheirColumns) {
 }
 
 TEST(DocumentsTest, PdfTextUnderAHeadingPerPage) {
-  const Document document =
-      document_to_markdown(make_pdf({"Hello from page one", "Second page text"}), "paper.pdf");
+  const Document document = document_to_markdown(
+      testing::make_pdf({"Hello from page one", "Second page text"}), "paper.pdf");
   EXPECT_EQ(document.format, "pdf");
   const size_t first = document.markdown.find("## Page 1\n");
   const size_t hello = document.markdown.find("Hello from page one");

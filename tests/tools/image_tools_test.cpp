@@ -68,6 +68,27 @@ TEST_F(ImageTools, FindsTheFaceInARealPortraitAndNoneInABlankImage) {
   EXPECT_EQ(call("facedetection", {{"image_path", "blank.png"}}), core::Json::array());
 }
 
+// As in MAT's original, a box can be grown about its centre (to take in the whole head), and it
+// stays inside the image.
+TEST_F(ImageTools, FaceBoxesCanBeEnlargedAndStayInsideTheImage) {
+  fs::copy_file(kPortrait, dir_.path() / "portrait.jpg");
+  const auto face =
+      call("facedetection", {{"image_path", "portrait.jpg"}})[0].get<std::vector<int>>();
+  const auto grown = call("facedetection", {{"image_path", "portrait.jpg"}, {"enlarge", 1.5}})[0]
+                         .get<std::vector<int>>();
+  const int width = face[2] - face[0];
+  EXPECT_NEAR(grown[2] - grown[0], std::min(512, static_cast<int>(width * 1.5)), 2);
+  EXPECT_NEAR((grown[0] + grown[2]) / 2.0, (face[0] + face[2]) / 2.0, 2);
+  const auto huge = call("facedetection", {{"image_path", "portrait.jpg"}, {"enlarge", 4}})[0]
+                        .get<std::vector<int>>();
+  EXPECT_GE(huge[0], 0);
+  EXPECT_GE(huge[1], 0);
+  EXPECT_LE(huge[2], 512);
+  EXPECT_LE(huge[3], 600);
+  EXPECT_THAT(error_of("facedetection", {{"image_path", "portrait.jpg"}, {"enlarge", 0.5}}),
+              HasSubstr("'enlarge' must be from 1 to 4"));
+}
+
 TEST_F(ImageTools, OcrReadsBackARenderedParagraphExactly) {
   ASSERT_TRUE(fs::exists(kFont));
   const std::string script =

@@ -250,7 +250,7 @@ TEST_F(VisitPage, AnOversizedBodyIsCutWithAClearError) {
 
 TEST_F(VisitPage, ContentItCannotReadAndHttpErrorsAreExplained) {
   EXPECT_THAT(error_of(site_.url("/photo")),
-              AllOf(HasSubstr("is an image (image/png)"), HasSubstr("reads HTML")));
+              AllOf(HasSubstr("is an image (image/png)"), HasSubstr("HTML, plain text")));
   EXPECT_THAT(error_of(site_.url("/paper.pdf")),
               AllOf(HasSubstr("(application/pdf)"), HasSubstr("does not start with %PDF-")));
   EXPECT_THAT(error_of(site_.url("/missing")),

@@ -239,6 +239,24 @@ HttpResponse send_http(const HttpRequest& request, const HttpBodyCallback& on_bo
   return std::move(transfer.response);
 }
 
+std::string url_encode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() * 3);
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    const bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += c;
+    } else {
+      out += '%';
+      out += "0123456789ABCDEF"[byte >> 4];
+      out += "0123456789ABCDEF"[byte & 15];
+    }
+  }
+  return out;
+}
+
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
   const std::string copy(trim(text));
   if (copy.empty()) return std::nullopt;

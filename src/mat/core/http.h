@@ -64,6 +64,9 @@ class HttpTransportError : public Error {
 // interrupt (interrupt.h) is requested meanwhile. Safe to call from many threads.
 HttpResponse send_http(const HttpRequest& request, const HttpBodyCallback& on_body = {});
 
+// `text` percent-encoded for a URL's query: everything but letters, digits and "-._~" as %XX.
+std::string url_encode(std::string_view text);
+
 // Parses an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT" and the two obsolete forms RFC 9110
 // still accepts); nullopt when `text` is not one.
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);

@@ -172,7 +172,9 @@ ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableT
   builtin.push_back(make_add_text_tool());
   builtin.push_back(make_segmentation_tool());
   builtin.push_back(make_inspect_file_tool(models.text));
-  builtin.push_back(make_web_search_tool());
+  const SearchBackendChoice search = search_backend_from_env();
+  builtin.push_back(make_web_search_tool(search));
+  builtin.push_back(make_ask_search_agent_tool(search, models.text));
   builtin.push_back(make_visit_page_tool());
   builtin.push_back(make_image_generator_tool(models.images));
   builtin.push_back(make_image_edit_tool(models.images));

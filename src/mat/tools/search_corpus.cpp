@@ -205,6 +205,18 @@ std::vector<SearchHit> SearchCorpus::run_match(const std::string& match, int max
   return hits;
 }
 
+std::optional<std::string> SearchCorpus::document_text(const std::string& url) const {
+  const std::string context = "cannot read from corpus " + quoted(path_);
+  Statement statement = prepare(db_.get(), "SELECT body FROM docs WHERE url = ? LIMIT 1", context);
+  bind_text(statement.get(), 1, url);
+  const int rc = sqlite3_step(statement.get());
+  if (rc == SQLITE_ROW) return column_text(statement.get(), 0);
+  if (rc != SQLITE_DONE) {
+    throw core::Error(context + " (" + sqlite3_errmsg(db_.get()) + ")" + std::string(kRebuild));
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // --- plain_text_document -------------------------------------------------------------------

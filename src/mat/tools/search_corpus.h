@@ -34,6 +34,9 @@ class SearchCorpus {
   // words or `max_results` < 1: no hits. Safe to call from several threads at once.
   std::vector<SearchHit> search(const std::string& query, int max_results) const;
 
+  // The indexed text of the document at `url` (a SearchHit's), or nullopt when there is none.
+  std::optional<std::string> document_text(const std::string& url) const;
+
   // Number of documents.
   size_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }

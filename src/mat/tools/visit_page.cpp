@@ -1,6 +1,6 @@
 // visit_page: a web page as readable markdown, in pages of fixed size so that a long page does
-// not flood the model's context. The host fetches (page_fetch.h); the converters of
-// inspect_file_as_text turn the body into markdown. The markdown of recently visited addresses
+// not flood the model's context. The host fetches (page_fetch.h); page_text.h turns the body
+// into markdown. The markdown of recently visited addresses
 // is kept, so that reading page 2 does not fetch the page again.
 #include <algorithm>
 #include <cstddef>
@@ -10,8 +10,8 @@
 #include <mutex>
 
 #include "mat/tools/builtin_tools.h"
-#include "mat/tools/documents.h"
 #include "mat/tools/page_fetch.h"
+#include "mat/tools/page_text.h"
 
 namespace mat::tools {
 namespace {
@@ -19,58 +19,6 @@ namespace {
 constexpr size_t kPageChars = 8'000;
 constexpr size_t kCacheEntries = 32;
 constexpr size_t kCacheBytes = size_t{32} << 20;
-
-constexpr std::string_view kReadable =
-    "visit_page reads HTML, plain text, markdown, JSON, XML, CSV and PDF";
-
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-// The file name whose extension makes document_to_markdown read a body of `content_type` the
-// right way: "page" alone lets it tell by the bytes. ToolError for types it cannot read.
-std::string reader_name(const FetchedPage& page) {
-  const std::string_view type = page.content_type;
-  if (type == "text/html" || type == "application/xhtml+xml") return "page.html";
-  if (type == "application/pdf") return "page.pdf";
-  if (type == "text/csv") return "page.csv";
-  if (type.starts_with("text/") || type == "application/json" || type == "application/xml" ||
-      type == "application/javascript" || type == "application/yaml" ||
-      type == "application/x-yaml" || ends_with(type, "+json") || ends_with(type, "+xml")) {
-    return "page.txt";  // JSON, XML and the like as written: their markup is part of the answer
-  }
-  if (type.empty() || type == "application/octet-stream" || type == "binary/octet-stream") {
-    return "page";
-  }
-  if (type.starts_with("image/")) {
-    throw ToolError("'" + page.url + "' is an image (" + page.content_type + "), not a page; " +
-                    std::string(kReadable) +
-                    ". Images must be attached to the task to be looked at; or find a page that "
-                    "describes this one");
-  }
-  throw ToolError("'" + page.url + "' is a file of type " + page.content_type +
-                  ", which cannot be read as text; " + std::string(kReadable) +
-                  ". Find a page about it instead");
-}
-
-std::string to_markdown(const FetchedPage& page) {
-  if (page.body.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return "[the page is empty]\n";
-  }
-  DocumentLimits limits;
-  limits.max_chars = std::numeric_limits<size_t>::max();  // paged here instead of cut
-  limits.max_file_bytes = std::max(limits.max_file_bytes, page.body.size());
-  try {
-    std::string markdown = document_to_markdown(page.body, reader_name(page), limits).markdown;
-    if (markdown.find_first_not_of(" \t\r\n") != std::string::npos) return markdown;
-    return "[the page has no readable text: it may be built by JavaScript, which visit_page does "
-           "not run; try another source]\n";
-  } catch (const ToolError& e) {
-    throw ToolError("cannot read '" + page.url + "' (" +
-                    (page.content_type.empty() ? "no content type" : page.content_type) +
-                    "): " + e.what());
-  }
-}
 
 bool is_continuation_byte(char c) {
   return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
@@ -180,7 +128,7 @@ class VisitPageTool : public Tool {
     const FetchedPage fetched = fetch_page(url, options);
     auto visited = std::make_shared<Visited>();
     visited->url = fetched.url;
-    visited->pages = split_pages(to_markdown(fetched));
+    visited->pages = split_pages(page_markdown(fetched));
     visited->bytes = fetched.url.size();
     for (const std::string& text : visited->pages) visited->bytes += text.size();
     cache_.add(url, visited);

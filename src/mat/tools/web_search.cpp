@@ -1,10 +1,6 @@
-// web_search: ranked results for a query. The backend is the offline corpus named by
-// MAT_SEARCH_DB (built with `mat index DIR --out corpus.db`); online backends come later behind
-// the same tool and MAT_SEARCH_BACKEND.
-#include <cstdlib>
-
+// web_search: ranked results for a query from the configured backend (search_backend.h): the
+// offline corpus or an online search service.
 #include "mat/tools/builtin_tools.h"
-#include "mat/tools/search_corpus.h"
 
 namespace mat::tools {
 namespace {
@@ -14,25 +10,12 @@ constexpr int kMaxResults = 20;
 
 class WebSearchTool : public Tool {
  public:
-  WebSearchTool() {
-    const char* db = std::getenv("MAT_SEARCH_DB");
-    if (db == nullptr || *db == '\0') {
-      problem_ =
-          "no search backend is configured: set MAT_SEARCH_DB to a corpus built with `mat index "
-          "DIR --out corpus.db`";
-      return;
-    }
-    try {
-      corpus_.emplace(SearchCorpus::open(db));
-    } catch (const core::Error& e) {
-      problem_ = std::string("MAT_SEARCH_DB: ") + e.what();
-    }
-  }
+  explicit WebSearchTool(SearchBackendChoice search) : search_(std::move(search)) {}
 
   const ToolSpec& spec() const override { return spec_; }
-  std::optional<std::string> unavailable() const override { return problem_; }
+  std::optional<std::string> unavailable() const override { return search_.problem; }
 
-  core::Json call(const core::Json& args, const ToolContext&) const override {
+  core::Json call(const core::Json& args, const ToolContext& context) const override {
     const std::string query = args.at("query").get<std::string>();
     if (query.find_first_not_of(" \t\r\n") == std::string::npos) {
       throw ToolError("web_search(): the query is empty; pass the words to look for");
@@ -43,15 +26,14 @@ class WebSearchTool : public Tool {
                       std::to_string(kMaxResults));
     }
     core::Json results = core::Json::array();
-    for (const SearchHit& hit : corpus_->search(query, wanted)) {
+    for (const SearchHit& hit : search_.backend->search(query, wanted, context.deadline)) {
       results.push_back({{"title", hit.title}, {"url", hit.url}, {"snippet", hit.snippet}});
     }
     return results;
   }
 
  private:
-  std::optional<SearchCorpus> corpus_;
-  std::optional<std::string> problem_;
+  SearchBackendChoice search_;
   ToolSpec spec_{.name = "web_search",
                  .description =
                      "Searches for documents about a query. Returns a list of results, best "
@@ -73,8 +55,8 @@ class WebSearchTool : public Tool {
 
 }  // namespace
 
-std::unique_ptr<Tool> make_web_search_tool() {
-  return std::make_unique<WebSearchTool>();
+std::unique_ptr<Tool> make_web_search_tool(SearchBackendChoice search) {
+  return std::make_unique<WebSearchTool>(std::move(search));
 }
 
 }  // namespace mat::tools
