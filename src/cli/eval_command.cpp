@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "eval_run_command.h"
 #include "mat/core/error.h"
 #include "mat/eval/gaia_scores.h"
 #include "mat/eval/gta_scores.h"
@@ -131,9 +132,11 @@ void add_score_command(CLI::App& eval, int& exit_code) {
 }  // namespace
 
 void add_eval_command(CLI::App& app, int& exit_code) {
-  CLI::App* eval = app.add_subcommand("eval", "Benchmarks: score a model's answers to GTA or GAIA");
+  CLI::App* eval = app.add_subcommand(
+      "eval", "Benchmarks: run the agent on GTA or GAIA, score answers, report and compare runs");
   eval->require_subcommand(1);
   add_score_command(*eval, exit_code);
+  add_eval_run_commands(*eval, exit_code);
 }
 
 }  // namespace mat::cli

@@ -12,6 +12,12 @@
 #include "mat/core/interrupt.h"
 
 namespace mat::agent {
+
+void RunPaths::reclaim() const {
+  std::error_code error;
+  if (std::filesystem::is_directory(work_dir, error)) sandbox::reclaim_work_dir(work_dir);
+}
+
 namespace {
 
 namespace fs = std::filesystem;

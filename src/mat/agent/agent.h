@@ -40,6 +40,11 @@ struct RunPaths {
   static RunPaths under(const std::filesystem::path& run_dir) {
     return {run_dir, run_dir / "work"};
   }
+  // After a run was killed (SIGKILL, a crash) before its sandbox handed the work dir back: gives
+  // every entry the sandbox still owns back to the folder's owner, so that the run's folder can
+  // be removed or reused. Does nothing when there is no work dir. Throws core::Error when it
+  // cannot be read.
+  void reclaim() const;
 };
 
 struct Task {

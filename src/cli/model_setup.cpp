@@ -1,0 +1,142 @@
+#include "model_setup.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
+namespace mat::cli {
+namespace {
+
+const char* env_or_null(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+}  // namespace
+
+CLI::Validator finite_in(double low, double high) {
+  return CLI::Validator(
+      [low, high](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value) || !std::isfinite(value) || value < low ||
+            value > high) {
+          return "Value " + text + " is not a number from " + CLI::detail::to_string(low) + " to " +
+                 CLI::detail::to_string(high);
+        }
+        return "";
+      },
+      "NUMBER in [" + CLI::detail::to_string(low) + " - " + CLI::detail::to_string(high) + "]");
+}
+
+std::chrono::milliseconds milliseconds(double seconds) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
+// The endpoint comes from --base-url, else OPENAI_BASE_URL; with neither, an OPENAI_API_KEY alone
+// means api.openai.com. Nothing at all is a configuration error the user must fix.
+std::optional<std::string> missing_endpoint_message(const ModelSettings& s,
+                                                    std::string_view command) {
+  if (!s.base_url.empty() || env_or_null("OPENAI_BASE_URL") || env_or_null("OPENAI_API_KEY")) {
+    return std::nullopt;
+  }
+  return std::string(command) +
+         ": no model endpoint is configured.\n"
+         "  Set OPENAI_BASE_URL to an OpenAI-compatible server, e.g.\n"
+         "    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1   # vLLM, llama-server, SGLang, "
+         "Ollama, ...\n"
+         "    export OPENAI_API_KEY=...                          # any value for a local server\n"
+         "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.";
+}
+
+agent::AgentOptions agent_options(const ModelSettings& s) {
+  agent::AgentOptions options;
+  options.max_steps = s.max_steps;
+  options.max_consecutive_errors = s.max_errors;
+  options.images.max_side = s.image_max_side;
+  options.images.max_pixels = static_cast<std::uint64_t>(s.image_max_megapixels * 1e6);
+  options.max_images_per_step = s.max_images_per_step;
+  options.allowed_imports = s.authorized_imports;
+  options.generation.temperature = s.temperature;
+  options.generation.top_p = s.top_p;
+  options.generation.max_tokens = s.max_tokens;
+  options.generation.seed = s.seed;
+  options.limits.step_wall = milliseconds(s.step_timeout_s);
+  options.unsafe_no_sandbox = s.unsafe_no_sandbox;
+  return options;
+}
+
+ModelSetup make_model_setup(const ModelSettings& s) {
+  llm::OpenAIConfig config = llm::OpenAIConfig::from_env();
+  if (!s.base_url.empty()) config.base_url = s.base_url;
+  config.model = s.model;
+  config.stream = !s.no_stream;
+  config.idle_timeout = milliseconds(s.idle_timeout_s);
+  config.request_timeout = milliseconds(s.request_timeout_s);
+  auto model = std::make_shared<llm::OpenAIChatModel>(config);
+  tools::ToolModels tool_models = make_tool_models(s.tool_models, model);
+  return {model, std::move(tool_models),
+          s.prompt_template.empty() ? agent::PromptTemplate::builtin()
+                                    : agent::PromptTemplate::from_file(s.prompt_template)};
+}
+
+void add_model_options(CLI::App& cmd, ModelSettings& s) {
+  cmd.add_option("-m,--model", s.model, "Model name at the endpoint")
+      ->envname("MAT_MODEL")
+      ->required();
+  cmd.add_option("--base-url", s.base_url,
+                 "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
+  cmd.add_option("--prompt-template", s.prompt_template,
+                 "A prompt template file to use instead of the built-in t3-v2");
+  cmd.add_option("--authorized-imports", s.authorized_imports,
+                 "Modules the model's code may import (default: the built-in list; a guard-rail, "
+                 "not the security boundary)")
+      ->delimiter(',');
+  cmd.add_option("--max-steps", s.max_steps, "Steps before the run is cut off")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd.add_option("--max-errors", s.max_errors, "Consecutive failed steps before the run is cut off")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd.add_option("--temperature", s.temperature, "Sampling temperature")
+      ->check(finite_in(0.0, 2.0));
+  cmd.add_option("--top-p", s.top_p, "Nucleus sampling mass")->check(finite_in(0.0, 1.0));
+  cmd.add_option("--max-tokens", s.max_tokens, "Tokens per model reply")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1'000'000));
+  cmd.add_option("--seed", s.seed, "Sampling seed (where the server supports it)");
+  cmd.add_option("--image-max-side", s.image_max_side, "Downscale images larger than this (pixels)")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 16384));
+  cmd.add_option("--image-max-megapixels", s.image_max_megapixels,
+                 "Refuse images larger than this before decoding them")
+      ->capture_default_str()
+      ->check(finite_in(0.01, 1000.0));
+  cmd.add_option("--max-images-per-step", s.max_images_per_step,
+                 "Images saved by one step that are shown to the model")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 32));
+  cmd.add_option("--step-timeout", s.step_timeout_s,
+                 "Wall-clock seconds per code step, tools included")
+      ->capture_default_str()
+      ->check(finite_in(0.1, 86400.0));
+  cmd.add_option("--idle-timeout", s.idle_timeout_s,
+                 "Seconds a streamed reply may go without a byte before it is retried")
+      ->capture_default_str()
+      ->check(finite_in(1.0, 3600.0));
+  cmd.add_option("--request-timeout", s.request_timeout_s,
+                 "Seconds a whole reply may take with --no-stream")
+      ->capture_default_str()
+      ->check(finite_in(1.0, 86400.0));
+  cmd.add_option("--tool-model", s.tool_models.model,
+                 "The model the tools ask (visualizer, objectlocation, questions about "
+                 "documents); default: the run's model")
+      ->envname("MAT_TOOL_MODEL");
+  cmd.add_option("--tool-base-url", s.tool_models.base_url,
+                 "The endpoint of --tool-model (default: $OPENAI_BASE_URL)")
+      ->envname("MAT_TOOL_BASE_URL");
+  cmd.add_flag("--no-stream", s.no_stream, "Wait for whole replies instead of streaming");
+  cmd.add_flag("--unsafe-no-sandbox", s.unsafe_no_sandbox,
+               "Run model code without isolation (only where bubblewrap cannot work)");
+}
+
+}  // namespace mat::cli

@@ -1,0 +1,68 @@
+// The model, prompt and agent flags that `mat run` and `mat eval gta|gaia` share, and the model
+// they describe: one place for the option names, their checks and defaults.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mat/agent/agent.h"
+#include "mat/agent/prompt.h"
+#include "mat/llm/openai_client.h"
+#include "tool_models_setup.h"
+
+namespace mat::cli {
+
+struct ModelSettings {
+  std::string model;
+  std::string base_url;
+  std::string prompt_template;
+  std::vector<std::string> authorized_imports;
+  int max_steps = 8;
+  int max_errors = 5;
+  std::optional<double> temperature;
+  std::optional<double> top_p;
+  int max_tokens = 2048;
+  std::optional<int> seed;
+  int image_max_side = 1280;
+  double image_max_megapixels = 40;
+  int max_images_per_step = 4;
+  double step_timeout_s = 60;
+  double idle_timeout_s = 60;
+  double request_timeout_s = 600;
+  bool no_stream = false;
+  bool unsafe_no_sandbox = false;
+  ToolModelSettings tool_models;
+};
+
+// Adds --model (required, or MAT_MODEL), --base-url, --prompt-template, --authorized-imports,
+// the step, sampling, image and timeout limits, --tool-model, --tool-base-url, --no-stream and
+// --unsafe-no-sandbox to `cmd`.
+void add_model_options(CLI::App& cmd, ModelSettings& settings);
+
+// The message for a user who configured no endpoint (no --base-url, OPENAI_BASE_URL nor
+// OPENAI_API_KEY), naming `command` ("mat run"); nullopt when one is configured.
+std::optional<std::string> missing_endpoint_message(const ModelSettings& settings,
+                                                    std::string_view command);
+
+agent::AgentOptions agent_options(const ModelSettings& settings);
+
+// What an agent needs from the settings: the model, the tools' models and the prompt. Throws
+// core::Error on a bad address or an unreadable prompt template.
+struct ModelSetup {
+  std::shared_ptr<llm::OpenAIChatModel> model;
+  tools::ToolModels tool_models;
+  agent::PromptTemplate prompt;
+};
+ModelSetup make_model_setup(const ModelSettings& settings);
+
+// A validator for a finite number in [low, high] (CLI::Range lets NaN through).
+CLI::Validator finite_in(double low, double high);
+
+std::chrono::milliseconds milliseconds(double seconds);
+
+}  // namespace mat::cli
