@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
 #include "mat/core/json.h"
+#include "mat/core/utc_time.h"
 #include "mat/eval/eval_task.h"
 #include "mat/eval/gaia_scorer.h"
 #include "mat/eval/gta_scorer.h"
@@ -60,15 +60,6 @@ class UsageProblem : public core::Error {
  public:
   using core::Error::Error;
 };
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 void refuse_problems(const std::string& what, const std::vector<eval::EntryProblem>& problems) {
   if (problems.empty()) return;
@@ -236,7 +227,7 @@ void check_and_write_manifest(const EvalRunSettings& s, const std::vector<std::s
                          ", or give this model a folder of its own");
     }
   } else {
-    manifest["created_at"] = utc_now();
+    manifest["created_at"] = core::utc_now();
   }
   manifest["benchmark"] = s.benchmark;
   manifest["data"] = fs::absolute(s.data).string();
@@ -246,7 +237,7 @@ void check_and_write_manifest(const EvalRunSettings& s, const std::vector<std::s
   manifest["max_errors"] = s.model.max_errors;
   manifest["prompt_template"] = s.model.prompt_template;
   manifest["ids"] = ids;
-  manifest["updated_at"] = utc_now();
+  manifest["updated_at"] = core::utc_now();
   try {
     fs::create_directories(s.out);
     core::write_json_file(path, manifest);

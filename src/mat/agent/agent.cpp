@@ -1,7 +1,6 @@
 #include "mat/agent/agent.h"
 
 #include <chrono>
-#include <ctime>
 #include <random>
 
 #include "mat/agent/memory.h"
@@ -10,6 +9,7 @@
 #include "mat/core/error.h"
 #include "mat/core/image.h"
 #include "mat/core/interrupt.h"
+#include "mat/core/utc_time.h"
 
 namespace mat::agent {
 
@@ -28,16 +28,6 @@ constexpr std::string_view kNoOutputHint =
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// The current UTC time in a strftime format.
-std::string utc_now(const char* format) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), format, &tm);
-  return buffer;
 }
 
 std::string best_answer_prompt(std::string_view end_reason) {
@@ -82,7 +72,7 @@ class Run {
     t_.prompt_version = prompt_.version;
     t_.model = model_.identity();
     t_.run_dir = run_dir_.string();
-    t_.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+    t_.started_at = core::utc_now();
     try {
       observer_.on_run_start(t_);
       checkpoint();
@@ -345,7 +335,7 @@ std::string make_run_id() {
   std::random_device device;
   char suffix[16];
   std::snprintf(suffix, sizeof(suffix), "%08x", device());
-  return utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
+  return core::utc_now("%Y%m%dT%H%M%SZ") + "-" + suffix;
 }
 
 Agent::Agent(llm::ChatModel& model, const tools::ToolRegistry& registry, PromptTemplate prompt,

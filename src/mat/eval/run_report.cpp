@@ -1,10 +1,10 @@
 #include "mat/eval/run_report.h"
 
 #include <algorithm>
-#include <ctime>
 #include <functional>
 #include <set>
 
+#include "mat/core/utc_time.h"
 #include "mat/eval/gaia_scorer.h"
 #include "mat/eval/gaia_scores.h"
 #include "mat/eval/gta_scores.h"
@@ -21,15 +21,6 @@ constexpr std::string_view kFinalAnswerTool = "final_answer";
 
 bool is_identifier_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
 }
 
 std::string shortened(const std::string& text, size_t limit) {
@@ -320,7 +311,7 @@ Json assemble(const char* benchmark, const fs::path& data, const RunRecords& rec
   Json report = {{"benchmark", benchmark},
                  {"data", data.string()},
                  {"model", model_of(records)},
-                 {"generated_at", utc_now()},
+                 {"generated_at", core::utc_now()},
                  {"tasks", rows.size()},
                  {"recorded", rows.size() - not_run.size()},
                  {"not_run", not_run},

@@ -2,12 +2,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <mutex>
 #include <thread>
 
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
+#include "mat/core/utc_time.h"
 
 namespace mat::eval {
 
@@ -15,15 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using core::Json;
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 // The record of a task that cannot run: no model call, the reason said in its error.
 agent::Trajectory not_run(const EvalTask& task, const fs::path& dir, const std::string& reason) {
@@ -36,7 +27,7 @@ agent::Trajectory not_run(const EvalTask& task, const fs::path& dir, const std::
   record.end_reason = agent::end_reason::kInputError;
   record.error = reason;
   record.run_dir = fs::absolute(dir).string();
-  record.started_at = utc_now();
+  record.started_at = core::utc_now();
   return record;
 }
 
