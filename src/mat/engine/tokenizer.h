@@ -1,6 +1,8 @@
 // The byte-level BPE tokenizer of a Hugging Face tokenizer.json (Qwen2, GPT-2 style): added and
 // special tokens matched first, NFC normalisation, the pre-tokenizer's split pattern, byte-level
-// symbols, merges by rank. Gives the same ids as the `tokenizers` library.
+// symbols, merges by rank. Gives the same ids as the `tokenizers` library, some 50 times faster on
+// one core (bench/tokenizer_bench: Qwen2's split pattern is matched by hand, NFC runs only where
+// its quick check fails, and a fixed-size cache keeps the ids of recent words).
 //
 //   auto tok = Tokenizer::load("model/tokenizer.json");
 //   std::vector<std::int32_t> ids = tok.encode("<|im_start|>user\nhi<|im_end|>");
