@@ -18,6 +18,8 @@ packages=(
   libtesseract-dev tesseract-ocr-eng libopencv-objdetect-dev opencv-data libsqlite3-dev
   # engine: tokenizer (pre-tokenizer regex with Unicode properties, NFC normalisation)
   libpcre2-dev libutf8proc-dev
+  # engine: the Qwen2-VL model, LoRA and generation on libtorch (CPU; CUDA via -DTorch_DIR=...)
+  libtorch-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   # tests: the eval reports opened in headless Chromium (eval_run_test)

@@ -7,6 +7,7 @@
 
 #include "cleanup_command.h"
 #include "eval_command.h"
+#include "generate_command.h"
 #include "index_command.h"
 #include "mat/core/error.h"
 #include "run_command.h"
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   mat::cli::add_cleanup_command(app, exit_code);
   mat::cli::add_index_command(app, exit_code);
   mat::cli::add_eval_command(app, exit_code);
+  mat::cli::add_generate_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

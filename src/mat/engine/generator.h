@@ -1,0 +1,49 @@
+// Text generation with Qwen2-VL: the prompt (and its images, encoded once) in one forward pass
+// that fills a KV cache, then one token at a time, sampled as SamplingParams say, streamed as
+// text, ended by a stop token, a stop string or max_tokens.
+//
+// Torch-free header: the model is forward-declared.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mat/engine/image_processor.h"
+#include "mat/engine/sampling.h"
+#include "mat/engine/tokenizer.h"
+
+namespace mat::engine {
+
+class Qwen2VLModelImpl;
+
+// A tokenised prompt: ids with each image expanded to its <|image_pad|> run, and the images in
+// the order they appear.
+struct PromptInput {
+  std::vector<std::int32_t> ids;
+  std::vector<ProcessedImage> images;
+};
+
+struct GenerationResult {
+  std::vector<std::int32_t> ids;  // generated tokens, the stop token included when one ended it
+  std::string text;               // their text, without the stop token or stop string
+  std::string finish_reason;      // "stop" | "length" | "cancelled"
+  std::int64_t prompt_tokens = 0;
+  double prefill_ms = 0;  // the prompt's forward pass, images included
+  double decode_ms = 0;   // the tokens after the first
+};
+
+// Receives each piece of text as soon as it can no longer become part of a stop string.
+using TextCallback = std::function<void(std::string_view piece)>;
+// Polled between tokens; returning true ends generation with finish_reason "cancelled".
+using CancelCheck = std::function<bool()>;
+
+// Generates from `prompt` on `model`. Throws core::Error when the prompt does not fit the images
+// or the model's context.
+GenerationResult generate(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
+                          const PromptInput& prompt, const SamplingParams& params,
+                          const TextCallback& on_text = {}, const CancelCheck& cancel = {});
+
+}  // namespace mat::engine
