@@ -8,8 +8,10 @@
 
 #include "eval_run_command.h"
 #include "mat/core/error.h"
+#include "mat/eval/gaia_reformat.h"
 #include "mat/eval/gaia_scores.h"
 #include "mat/eval/gta_scores.h"
+#include "mat/llm/openai_client.h"
 #include "mat/llm/openai_embedder.h"
 #include "score_tables.h"
 
@@ -23,6 +25,8 @@ struct ScoreSettings {
   bool json = false;
   std::string embedding_model;
   std::string embedding_url;
+  std::string reformat_model;  // GAIA: MAT's reformat-and-rescore, reported apart
+  std::string reformat_url;
 };
 
 // A problem the user must fix before scores mean anything: exit 2 with the message.
@@ -64,6 +68,20 @@ std::unique_ptr<llm::Embedder> embedder_from(const ScoreSettings& s) {
   }
 }
 
+// The model that rewrites wrong GAIA answers (MAT's second chance), at --reformat-url or
+// OPENAI_BASE_URL.
+std::unique_ptr<llm::ChatModel> reformat_model_from(const ScoreSettings& s) {
+  llm::OpenAIConfig config = llm::OpenAIConfig::from_env();
+  if (!s.reformat_url.empty()) config.base_url = s.reformat_url;
+  config.model = s.reformat_model;
+  config.stream = false;
+  try {
+    return std::make_unique<llm::OpenAIChatModel>(config);
+  } catch (const core::Error& e) {
+    throw UsageProblem(e.what());
+  }
+}
+
 core::Json score_gta(const ScoreSettings& s) {
   const eval::GtaDataset dataset = eval::load_gta(s.data);
   refuse_if_any("the GTA dataset " + s.data, dataset.problems);
@@ -81,9 +99,24 @@ core::Json score_gaia(const ScoreSettings& s) {
   refuse_if_any("the GAIA metadata " + s.data, dataset.problems);
   std::vector<std::string> ids;
   for (const eval::GaiaTask& task : dataset.tasks) ids.push_back(task.id);
-  const eval::GaiaScores scores = eval::score_gaia(dataset, checked_predictions(s, ids));
+  const eval::Predictions predictions = checked_predictions(s, ids);
+  const eval::GaiaScores scores = eval::score_gaia(dataset, predictions);
   if (!s.json) print_gaia_table(std::cout, scores);
-  return scores.to_json();
+  core::Json result = scores.to_json();
+  if (!s.reformat_model.empty()) {
+    const std::unique_ptr<llm::ChatModel> model = reformat_model_from(s);
+    const eval::ReformattedGaia second =
+        eval::reformat_and_rescore(dataset, predictions, scores, *model);
+    if (!s.json) {
+      std::cout << "\nMAT's reformat-and-rescore (not the official score): " << second.rewritten
+                << " wrong answers rewritten by " << s.reformat_model << "\n";
+      print_gaia_table(std::cout, second.scores);
+    }
+    result["mat_reformatted"] = second.scores.to_json();
+    result["mat_reformatted"]["rewritten"] = second.rewritten;
+    result["mat_reformatted"]["model"] = s.reformat_model;
+  }
+  return result;
 }
 
 int score(const ScoreSettings& s) {
@@ -95,7 +128,7 @@ int score(const ScoreSettings& s) {
     std::cerr << "mat eval score: " << e.what() << "\n";
     return 2;
   } catch (const llm::ModelError& e) {
-    std::cerr << "mat eval score: scoring the subjective answers failed: " << e.what() << "\n";
+    std::cerr << "mat eval score: a model request failed: " << e.what() << "\n";
     return 1;
   } catch (const core::Error& e) {  // a file that cannot be read or is not what it should be
     std::cerr << "mat eval score: " << e.what() << "\n";
@@ -126,6 +159,12 @@ void add_score_command(CLI::App& eval, int& exit_code) {
   cmd->add_option("--embedding-url", settings->embedding_url,
                   "The OpenAI-compatible server of the embedding model, up to /v1 (default: "
                   "OPENAI_BASE_URL; the key comes from OPENAI_API_KEY)");
+  cmd->add_option("--reformat-model", settings->reformat_model,
+                  "GAIA: also report MAT's second chance, labelled apart from the official "
+                  "score: wrong answers rewritten into the question's form by this model and "
+                  "scored again");
+  cmd->add_option("--reformat-url", settings->reformat_url,
+                  "The OpenAI-compatible server of --reformat-model (default: OPENAI_BASE_URL)");
   cmd->callback([settings, &exit_code] { exit_code = score(*settings); });
 }
 

@@ -148,6 +148,41 @@ TEST(EvalScore, GaiaJsonHasAccuracyPerLevel) {
   EXPECT_THAT(table, HasSubstr("66.67"));
 }
 
+// MAT's second chance (wrong answers rewritten into the question's form, then scored again) is
+// reported under its own key and label; the official accuracy stays as it was.
+TEST(EvalScore, GaiaReformatIsReportedApartFromTheOfficialScore) {
+  core::TempDir dir;
+  std::ofstream(dir.path() / "metadata.jsonl")
+      << R"({"task_id": "a", "Question": "How far is it, in km?", "Level": 1, "Final answer": "17"})"
+      << "\n"
+      << R"({"task_id": "b", "Question": "Which city?", "Level": 1, "Final answer": "Paris"})"
+      << "\n";
+  std::ofstream(dir.path() / "p.jsonl") << R"({"id": "a", "answer": "It is 17 km away."})"
+                                        << "\n"
+                                        << R"({"id": "b", "answer": "Paris"})"
+                                        << "\n";
+  testing::FakeOpenAIServer server;
+  server.enqueue(testing::ScriptedReply::text("17"));
+  const std::string args = "eval score gaia --data " + (dir.path() / "metadata.jsonl").string() +
+                           " --predictions " + (dir.path() / "p.jsonl").string() +
+                           " --reformat-model fake-model --reformat-url " + server.base_url();
+  std::string out;
+  const MatOutcome o = run_split(dir, args + " --json", out);
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const core::Json scores = core::Json::parse(out);
+  EXPECT_EQ(scores["accuracy"], 50.0);
+  EXPECT_EQ(scores["mat_reformatted"]["accuracy"], 100.0);
+  EXPECT_EQ(scores["mat_reformatted"]["rewritten"], 1);
+  ASSERT_EQ(server.request_count(), 1u);  // only the wrong answer was rewritten
+  const std::string sent = server.requests()[0]["messages"].dump();
+  EXPECT_THAT(sent, HasSubstr("It is 17 km away."));
+  EXPECT_THAT(sent, HasSubstr("How far is it, in km?"));
+  server.enqueue(testing::ScriptedReply::text("17"));
+  std::string table;
+  run_split(dir, args, table);
+  EXPECT_THAT(table, HasSubstr("not the official score"));
+}
+
 TEST(EvalScore, BadUsageAndBrokenFilesExitTwoNamingTheProblem) {
   core::TempDir dir;
   std::ofstream(dir.path() / "p.jsonl") << "{\"id\": \"0\", \"answer\": \"4\"}\n"
