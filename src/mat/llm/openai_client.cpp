@@ -34,6 +34,7 @@ core::HttpRequest make_request(const OpenAIConfig& config, const std::vector<Cha
   if (!config.api_key.empty()) {
     request.headers.emplace_back("Authorization", "Bearer " + config.api_key);
   }
+  for (const auto& header : config.extra_headers) request.headers.push_back(header);
   request.body = serialize_chat_request(config.model, messages, params, config.stream);
   request.connect_timeout = config.connect_timeout;
   request.timeout = config.stream ? config.stream_timeout : config.request_timeout;

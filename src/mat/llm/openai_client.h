@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mat/llm/chat_model.h"
@@ -24,6 +25,8 @@ struct OpenAIConfig {
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{30'000};  // also caps a server's Retry-After
   bool stream = true;
+  // Sent with every request after the standard ones, e.g. {"X-Mat-Stage", "queries"}.
+  std::vector<std::pair<std::string, std::string>> extra_headers;
 
   // The defaults, with base_url from OPENAI_BASE_URL and api_key from OPENAI_API_KEY when those
   // are set. The model is left for the caller to choose.

@@ -1,0 +1,33 @@
+// Exports of a `mat synth` run: only tasks accepted by both verifiers whose trajectory ended
+// with final_answer, in task order.
+//
+//   mat          OUT/trajectories.jsonl  (the trajectory record, verdicts filled; what `mat train`
+//                reads), the images its steps showed under OUT/images/<task>/
+//   llamafactory OUT/mat_synth.json (ShareGPT "messages" + "images", one <image> per image in
+//                its turn) and OUT/dataset_info.json, images under OUT/images/<task>/
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "mat/synth/store.h"
+
+namespace mat::synth {
+
+const std::vector<std::string>& export_formats();  // "mat", "llamafactory"
+
+struct ExportSummary {
+  std::int64_t exported = 0;
+  std::vector<std::filesystem::path> written;  // the data files written
+};
+
+// Throws core::Error for an unknown format or a folder that cannot be written.
+ExportSummary export_run(const std::filesystem::path& run_dir, Store& store,
+                         const std::string& format, const std::filesystem::path& out);
+
+// Whether task `id` passed every stage (what export takes).
+bool is_accepted(Store& store, std::int64_t id);
+
+}  // namespace mat::synth
