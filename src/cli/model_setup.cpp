@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "mat/engine/local_chat_model.h"
+#include "mat/engine/local_engine.h"
+
 namespace mat::cli {
 namespace {
 
@@ -36,7 +39,8 @@ std::chrono::milliseconds milliseconds(double seconds) {
 // means api.openai.com. Nothing at all is a configuration error the user must fix.
 std::optional<std::string> missing_endpoint_message(const ModelSettings& s,
                                                     std::string_view command) {
-  if (!s.base_url.empty() || env_or_null("OPENAI_BASE_URL") || env_or_null("OPENAI_API_KEY")) {
+  if (!s.weights.empty() || !s.base_url.empty() || env_or_null("OPENAI_BASE_URL") ||
+      env_or_null("OPENAI_API_KEY")) {
     return std::nullopt;
   }
   return std::string(command) +
@@ -65,14 +69,38 @@ agent::AgentOptions agent_options(const ModelSettings& s) {
   return options;
 }
 
-ModelSetup make_model_setup(const ModelSettings& s) {
+// The in-process engine on --weights (with --lora as its adapter).
+std::shared_ptr<llm::ChatModel> local_model(const ModelSettings& s) {
+  std::shared_ptr<engine::LocalEngine> engine =
+      engine::LocalEngine::load(s.weights, {.device = "cpu", .dtype = s.dtype, .threads = 0});
+  if (s.lora.empty()) return std::make_shared<engine::LocalChatModel>(engine);
+  engine->load_adapter("lora", s.lora);
+  return std::make_shared<engine::LocalChatModel>(engine, "lora");
+}
+
+// The endpoint's model named by --model.
+std::shared_ptr<llm::ChatModel> endpoint_model(const ModelSettings& s) {
   llm::OpenAIConfig config = llm::OpenAIConfig::from_env();
   if (!s.base_url.empty()) config.base_url = s.base_url;
   config.model = s.model;
   config.stream = !s.no_stream;
   config.idle_timeout = milliseconds(s.idle_timeout_s);
   config.request_timeout = milliseconds(s.request_timeout_s);
-  auto model = std::make_shared<llm::OpenAIChatModel>(config);
+  return std::make_shared<llm::OpenAIChatModel>(config);
+}
+
+ModelSetup make_model_setup(const ModelSettings& s) {
+  if (s.model.empty() == s.weights.empty()) {
+    throw core::Error(s.weights.empty()
+                          ? "no model: name the endpoint's model with --model (or MAT_MODEL), or "
+                            "run a local checkpoint with --weights DIR"
+                          : "--model and --weights both given: use one (an endpoint's model, or "
+                            "a local checkpoint)");
+  }
+  if (!s.lora.empty() && s.weights.empty()) {
+    throw core::Error("--lora needs --weights (the base checkpoint the adapter was trained on)");
+  }
+  std::shared_ptr<llm::ChatModel> model = s.weights.empty() ? endpoint_model(s) : local_model(s);
   tools::ToolModels tool_models = make_tool_models(s.tool_models, model);
   return {model, std::move(tool_models),
           s.prompt_template.empty() ? agent::PromptTemplate::builtin()
@@ -80,9 +108,17 @@ ModelSetup make_model_setup(const ModelSettings& s) {
 }
 
 void add_model_options(CLI::App& cmd, ModelSettings& s) {
-  cmd.add_option("-m,--model", s.model, "Model name at the endpoint")
-      ->envname("MAT_MODEL")
-      ->required();
+  cmd.add_option("-m,--model", s.model, "Model name at the endpoint (or --weights)")
+      ->envname("MAT_MODEL");
+  cmd.add_option("--weights", s.weights,
+                 "Run a local Qwen2-VL checkpoint (Hugging Face folder) in process instead of "
+                 "an endpoint")
+      ->check(CLI::ExistingDirectory);
+  cmd.add_option("--lora", s.lora, "A PEFT LoRA adapter folder for --weights")
+      ->check(CLI::ExistingDirectory);
+  cmd.add_option("--dtype", s.dtype, "The local engine's precision")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"bf16", "f32", "f16"}));
   cmd.add_option("--base-url", s.base_url,
                  "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
   cmd.add_option("--prompt-template", s.prompt_template,

@@ -20,6 +20,9 @@ namespace mat::cli {
 struct ModelSettings {
   std::string model;
   std::string base_url;
+  std::string weights;  // a local Qwen2-VL checkpoint run in process instead of an endpoint
+  std::string lora;     // a PEFT adapter for `weights`
+  std::string dtype = "bf16";
   std::string prompt_template;
   std::vector<std::string> authorized_imports;
   int max_steps = 8;
@@ -39,13 +42,15 @@ struct ModelSettings {
   ToolModelSettings tool_models;
 };
 
-// Adds --model (required, or MAT_MODEL), --base-url, --prompt-template, --authorized-imports,
+// Adds --model (or MAT_MODEL), --base-url, --weights, --lora, --dtype (one of --model and
+// --weights is needed), --prompt-template, --authorized-imports,
 // the step, sampling, image and timeout limits, --tool-model, --tool-base-url, --no-stream and
 // --unsafe-no-sandbox to `cmd`.
 void add_model_options(CLI::App& cmd, ModelSettings& settings);
 
 // The message for a user who configured no endpoint (no --base-url, OPENAI_BASE_URL nor
-// OPENAI_API_KEY), naming `command` ("mat run"); nullopt when one is configured.
+// OPENAI_API_KEY), naming `command` ("mat run"); nullopt when one is configured or the model is
+// local (--weights).
 std::optional<std::string> missing_endpoint_message(const ModelSettings& settings,
                                                     std::string_view command);
 
@@ -54,7 +59,7 @@ agent::AgentOptions agent_options(const ModelSettings& settings);
 // What an agent needs from the settings: the model, the tools' models and the prompt. Throws
 // core::Error on a bad address or an unreadable prompt template.
 struct ModelSetup {
-  std::shared_ptr<llm::OpenAIChatModel> model;
+  std::shared_ptr<llm::ChatModel> model;  // the endpoint's, or the local engine's
   tools::ToolModels tool_models;
   agent::PromptTemplate prompt;
 };
