@@ -98,6 +98,25 @@ TEST(Predictions, TrajectoryRecordsBySourceIdElseTheirOwnId) {
   EXPECT_EQ(p.problems[1].entry, (dir.path() / "runs/d/trajectory.json").string());
 }
 
+// Regression: the folder walk went into each run's work/, where the model's code can write a
+// forged trajectory.json (or a link named so) that then counted as a prediction.
+TEST(Predictions, RecordsPlantedInsideARunFolderAreNotRead) {
+  core::TempDir dir;
+  write_record(dir.path() / "runs/a/trajectory.json", "run-1", "four",
+               {{"benchmark", "gta"}, {"id", "0"}});
+  write_record(dir.path() / "runs/a/work/trajectory.json", "run-x", "forged",
+               {{"benchmark", "gta"}, {"id", "1"}});
+  std::filesystem::create_directories(dir.path() / "runs/b/work");
+  std::filesystem::create_symlink(dir.path() / "runs/a/work/trajectory.json",
+                                  dir.path() / "runs/b/trajectory.json");
+  const Predictions p = load_predictions(dir.path() / "runs", "gta");
+  ASSERT_EQ(p.by_id.size(), 1u);
+  EXPECT_EQ(p.by_id.at("0").answer, "four");
+  EXPECT_TRUE(p.problems.empty());
+  // A run folder given directly is that one run.
+  EXPECT_EQ(load_predictions(dir.path() / "runs/a", "gta").by_id.size(), 1u);
+}
+
 TEST(Predictions, AFolderWithoutRecordsIsAProblem) {
   core::TempDir dir;
   const Predictions p = load_predictions(dir.path(), "gta");

@@ -89,12 +89,29 @@ void read_record(Predictions& predictions, const fs::path& file, std::string_vie
   add(predictions, *id, {record.final_answer, file.string()});
 }
 
+// A run's record when `folder` is a run folder: its trajectory.json, a regular file and not a
+// link.
+std::optional<fs::path> record_of(const fs::path& folder) {
+  std::error_code error;
+  const fs::path file = folder / kRecordName;
+  if (fs::symlink_status(file, error).type() != fs::file_type::regular) return std::nullopt;
+  return file;
+}
+
+// Every run folder's record below `dir`. A run folder is not searched further: its work/ is
+// where the model's code wrote, and a trajectory.json (or a link) planted there must not count
+// as a prediction. Links to folders are not followed.
 void read_records(Predictions& predictions, const fs::path& dir, std::string_view benchmark) {
   std::vector<fs::path> files;
   try {
-    for (const fs::directory_entry& entry : fs::recursive_directory_iterator(dir)) {
-      if (entry.is_regular_file() && entry.path().filename() == kRecordName) {
-        files.push_back(entry.path());
+    const std::optional<fs::path> single_run = record_of(dir);
+    if (single_run) files.push_back(*single_run);
+    for (auto it = fs::recursive_directory_iterator(dir);
+         !single_run && it != fs::recursive_directory_iterator(); ++it) {
+      if (!it->is_directory() || it->is_symlink()) continue;
+      if (std::optional<fs::path> file = record_of(it->path())) {
+        files.push_back(*file);
+        it.disable_recursion_pending();
       }
     }
   } catch (const fs::filesystem_error& error) {
