@@ -11,6 +11,7 @@
 #include "index_command.h"
 #include "mat/core/error.h"
 #include "run_command.h"
+#include "serve_command.h"
 #include "synth_command.h"
 #include "toml_config.h"
 #include "tool_commands.h"
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
   mat::cli::add_index_command(app, exit_code);
   mat::cli::add_eval_command(app, exit_code);
   mat::cli::add_generate_command(app, exit_code);
+  mat::cli::add_serve_command(app, exit_code);
   mat::cli::add_synth_command(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -433,6 +433,72 @@ TEST(LocalEngine, SeededSamplingIsReproducible) {
   EXPECT_NE(engine->generate(p.input, params).ids, a);
 }
 
+TEST(LocalEngine, ABatchEqualsItsSequencesAlone) {
+  // Prompts of different lengths (left padding in the cache), images or not, greedy and sampled,
+  // different lengths and stops: each row of the batch must generate what it generates alone.
+  auto engine = f32_engine();
+  std::vector<Prompt> prompts;
+  for (const char* name : {"text_only", "two_images", "agent_multiturn", "one_image"}) {
+    prompts.push_back(load_prompt(name));
+  }
+  std::vector<GenerationRequest> requests;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    GenerationRequest r;
+    r.prompt = &prompts[i].input;
+    r.params.max_tokens = 6 + 3 * static_cast<int>(i);
+    r.params.stop_token_ids = {-1};
+    if (i == 1) {
+      r.params.temperature = 1.3;
+      r.params.top_k = 40;
+      r.params.seed = 11;
+    }
+    requests.push_back(r);
+  }
+  std::vector<GenerationResult> alone;
+  for (const GenerationRequest& r : requests)
+    alone.push_back(engine->generate(*r.prompt, r.params));
+  // A stop token that ends the first row early while the others go on.
+  requests[0].params.stop_token_ids = {alone[0].ids[2]};
+  std::vector<std::string> streamed(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    requests[i].on_text = [&streamed, i](std::string_view piece) { streamed[i] += piece; };
+  }
+  const std::vector<GenerationResult> batch_base = engine->generate_batch(requests);
+  ASSERT_EQ(batch_base.size(), requests.size());
+  EXPECT_EQ(batch_base[0].ids,
+            std::vector<std::int32_t>(alone[0].ids.begin(), alone[0].ids.begin() + 3));
+  EXPECT_EQ(batch_base[0].finish_reason, "stop");
+  for (std::size_t i = 1; i < requests.size(); ++i) {
+    SCOPED_TRACE(prompts[i].name);
+    EXPECT_EQ(batch_base[i].ids, alone[i].ids);
+    EXPECT_EQ(batch_base[i].finish_reason, "length");
+    EXPECT_EQ(batch_base[i].prompt_tokens, static_cast<std::int64_t>(prompts[i].input.ids.size()));
+    EXPECT_EQ(streamed[i], batch_base[i].text);
+  }
+  // The adapter applies to every row of its batch.
+  const std::vector<GenerationResult> batch = engine->generate_batch(requests, "a");
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_EQ(batch[i].ids, engine->generate(*requests[i].prompt, requests[i].params, "a").ids);
+  }
+}
+
+TEST(LocalEngine, ACancelledRowEndsAloneInItsBatch) {
+  auto engine = f32_engine();
+  const Prompt a = load_prompt("text_only");
+  const Prompt b = load_prompt("text_system");
+  SamplingParams params;
+  params.max_tokens = 8;
+  params.stop_token_ids = {-1};
+  int polls = 0;
+  std::vector<GenerationRequest> requests = {
+      {&a.input, params, {}, [&polls] { return ++polls > 2; }}, {&b.input, params, {}, {}}};
+  const std::vector<GenerationResult> r = engine->generate_batch(requests);
+  EXPECT_EQ(r[0].finish_reason, "cancelled");
+  EXPECT_EQ(r[0].ids.size(), 2u);
+  EXPECT_EQ(r[1].ids, engine->generate(b.input, params).ids);
+  EXPECT_TRUE(engine->generate_batch({}).empty());
+}
+
 TEST(LocalEngine, ChatModelAnswersAndReportsUsage) {
   LocalChatModel chat(f32_engine(), "a");
   EXPECT_EQ(chat.identity().backend, "local");

@@ -1,6 +1,8 @@
 // Text generation with Qwen2-VL: the prompt (and its images, encoded once) in one forward pass
 // that fills a KV cache, then one token at a time, sampled as SamplingParams say, streamed as
-// text, ended by a stop token, a stop string or max_tokens.
+// text, ended by a stop token, a stop string or max_tokens. Several requests can decode as one
+// batch: each step then reads the weights once for all of them, which is what decoding on a CPU
+// is bound by.
 //
 // Torch-free header: the model is forward-declared.
 #pragma once
@@ -45,5 +47,21 @@ using CancelCheck = std::function<bool()>;
 GenerationResult generate(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
                           const PromptInput& prompt, const SamplingParams& params,
                           const TextCallback& on_text = {}, const CancelCheck& cancel = {});
+
+// One sequence of a batch. The prompt is not owned: it must outlive the call.
+struct GenerationRequest {
+  const PromptInput* prompt = nullptr;
+  SamplingParams params;
+  TextCallback on_text;
+  CancelCheck cancel;  // ends this sequence only
+};
+
+// Generates every request together: each prompt's forward pass on its own (no padding is
+// computed), then one decoding step for all sequences at a time, shorter prompts left-padded in
+// the shared KV cache and masked out. Each result equals generate() of that request alone, up to
+// the rounding of a different summation order. Throws core::Error as generate() does, naming the
+// request.
+std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
+                                             const std::vector<GenerationRequest>& requests);
 
 }  // namespace mat::engine

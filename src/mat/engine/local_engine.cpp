@@ -6,10 +6,9 @@
 #include <mutex>
 #include <set>
 
-#include "mat/core/base64.h"
 #include "mat/core/error.h"
 #include "mat/core/json.h"
-#include "mat/engine/chat_format.h"
+#include "mat/engine/prompt_input.h"
 #include "mat/engine/qwen2vl_model.h"
 
 namespace mat::engine {
@@ -47,7 +46,9 @@ struct LocalEngine::Impl {
   std::vector<std::int32_t> stop_ids;
   std::set<std::string> adapters;
   bool merge = false;
-  std::mutex mutex;
+  std::mutex mutex;          // the model: one generation (or adapter change) at a time
+  std::mutex names_mutex;    // `adapters`, readable while a generation runs
+  std::mutex prepare_mutex;  // the tokenizer's word cache is not thread-safe
 };
 
 LocalEngine::LocalEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -72,6 +73,8 @@ std::unique_ptr<LocalEngine> LocalEngine::load(const std::filesystem::path& weig
                                              {},
                                              {},
                                              false,
+                                             {},
+                                             {},
                                              {}});
   impl->model->eval();
   if (std::filesystem::exists(weights / "preprocessor_config.json")) {
@@ -103,17 +106,19 @@ void LocalEngine::load_adapter(const std::string& name, const std::filesystem::p
   std::lock_guard lock(impl_->mutex);
   torch::NoGradGuard no_grad;
   apply_peft_adapter(*impl_->model, name, dir);
+  std::lock_guard names_lock(impl_->names_mutex);
   impl_->adapters.insert(name);
 }
 
 void LocalEngine::unload_adapter(const std::string& name) {
   std::lock_guard lock(impl_->mutex);
   remove_adapter(*impl_->model, name);
+  std::lock_guard names_lock(impl_->names_mutex);
   impl_->adapters.erase(name);
 }
 
 std::vector<std::string> LocalEngine::adapters() const {
-  std::lock_guard lock(impl_->mutex);
+  std::lock_guard lock(impl_->names_mutex);
   return {impl_->adapters.begin(), impl_->adapters.end()};
 }
 
@@ -125,42 +130,34 @@ void LocalEngine::set_merge_adapters(bool merge) {
 
 PromptInput LocalEngine::prepare(const std::vector<llm::ChatMessage>& messages,
                                  bool add_generation_prompt) const {
-  PromptInput prompt;
-  std::vector<std::int64_t> counts;
-  for (const llm::ChatMessage& message : messages) {
-    for (const llm::ContentPart& part : message.parts) {
-      if (!part.is_image()) continue;
-      const std::string name = part.image->source.empty() ? "an image part of the messages"
-                                                          : part.image->source.string();
-      std::optional<std::string> bytes = core::base64_decode(part.image->base64);
-      if (!bytes || bytes->empty()) {
-        throw core::Error(name + ": the image part holds no (valid base64) image bytes");
-      }
-      prompt.images.push_back(preprocess_image(decode_image(*bytes, name), impl_->image_config));
-      counts.push_back(image_token_count(prompt.images.back(), impl_->image_config.merge_size));
-    }
+  std::lock_guard lock(impl_->prepare_mutex);
+  return prepare_prompt(messages, impl_->tokenizer, impl_->image_config, add_generation_prompt);
+}
+
+void LocalEngine::activate(const std::string& adapter) {
+  if (!adapter.empty() && impl_->adapters.count(adapter) == 0) {
+    throw core::Error("LoRA adapter '" + adapter +
+                      "' is not loaded (loaded: " + std::to_string(impl_->adapters.size()) + ")");
   }
-  const std::string text = render_chat(messages, add_generation_prompt);
-  prompt.ids = impl_->tokenizer.encode(expand_image_pads(text, counts));
-  return prompt;
+  torch::NoGradGuard no_grad;
+  set_active_adapter(*impl_->model, adapter);
+  if (impl_->merge) merge_active_adapter(*impl_->model);
 }
 
 GenerationResult LocalEngine::generate(const PromptInput& prompt, const SamplingParams& params,
                                        const std::string& adapter, const TextCallback& on_text,
                                        const CancelCheck& cancel) {
+  return std::move(generate_batch({{&prompt, params, on_text, cancel}}, adapter).front());
+}
+
+std::vector<GenerationResult> LocalEngine::generate_batch(std::vector<GenerationRequest> requests,
+                                                          const std::string& adapter) {
   std::lock_guard lock(impl_->mutex);
-  if (!adapter.empty() && impl_->adapters.count(adapter) == 0) {
-    throw core::Error("LoRA adapter '" + adapter +
-                      "' is not loaded (loaded: " + std::to_string(impl_->adapters.size()) + ")");
+  activate(adapter);
+  for (GenerationRequest& request : requests) {
+    if (request.params.stop_token_ids.empty()) request.params.stop_token_ids = impl_->stop_ids;
   }
-  {
-    torch::NoGradGuard no_grad;
-    set_active_adapter(*impl_->model, adapter);
-    if (impl_->merge) merge_active_adapter(*impl_->model);
-  }
-  SamplingParams p = params;
-  if (p.stop_token_ids.empty()) p.stop_token_ids = impl_->stop_ids;
-  return engine::generate(*impl_->model, impl_->tokenizer, prompt, p, on_text, cancel);
+  return engine::generate_batch(*impl_->model, impl_->tokenizer, requests);
 }
 
 std::vector<std::int32_t> LocalEngine::default_stop_token_ids() const {

@@ -9,7 +9,8 @@
 //
 // The folder holds config.json, tokenizer.json, the safetensors weights (one file or shards with
 // model.safetensors.index.json) and, optionally, preprocessor_config.json and
-// generation_config.json. One request runs at a time (generate serialises callers).
+// generation_config.json. Every method is safe to call from several threads; one generation runs
+// at a time (generate and generate_batch serialise callers).
 #pragma once
 
 #include <filesystem>
@@ -54,10 +55,15 @@ class LocalEngine {
                       bool add_generation_prompt = true) const;
 
   // Generates with `adapter` ("" for the base model). When params.stop_token_ids is empty the
-  // model's end-of-turn and eos tokens are used.
+  // model's end-of-turn and eos tokens are used (in generate_batch too).
   GenerationResult generate(const PromptInput& prompt, const SamplingParams& params,
                             const std::string& adapter = {}, const TextCallback& on_text = {},
                             const CancelCheck& cancel = {});
+
+  // Several requests decoded together as one batch with `adapter` (see generate_batch in
+  // generator.h): one weight read per step for all of them.
+  std::vector<GenerationResult> generate_batch(std::vector<GenerationRequest> requests,
+                                               const std::string& adapter = {});
 
   std::vector<std::int32_t> default_stop_token_ids() const;
   const Tokenizer& tokenizer() const;
@@ -69,6 +75,9 @@ class LocalEngine {
  private:
   struct Impl;
   explicit LocalEngine(std::unique_ptr<Impl> impl);
+  // Makes `adapter` the active one (merged when set_merge_adapters says so). Caller holds the
+  // lock.
+  void activate(const std::string& adapter);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "mat/core/error.h"
 #include "mat/core/json.h"
+#include "mat/engine/cpu_linear.h"
 #include "mat/engine/safetensors.h"
 
 namespace mat::engine {
@@ -19,15 +20,18 @@ LoraLinearImpl::LoraLinearImpl(std::int64_t in_features, std::int64_t out_featur
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::nn::functional::linear(x, weight, bias);
+  torch::Tensor y = dense(x, weight, bias);
   if (active_.empty() || merged_) return y;
   Adapter& adapter = adapters_.at(active_);
-  const torch::Tensor delta = adapter.b(adapter.a(x.to(adapter.a->weight.scalar_type())));
+  torch::Tensor input = x.to(adapter.a->weight.scalar_type());
+  if (adapter.dropout > 0) input = torch::dropout(input, adapter.dropout, is_training());
+  const torch::Tensor delta = adapter.b(adapter.a(input));
   return y + (delta * adapter.scale).to(y.scalar_type());
 }
 
 void LoraLinearImpl::add_adapter(const std::string& name, const torch::Tensor& a,
-                                 const torch::Tensor& b, double scale, bool trainable) {
+                                 const torch::Tensor& b, double scale, bool trainable,
+                                 double dropout) {
   if (a.dim() != 2 || b.dim() != 2 || a.size(1) != in_features() || b.size(0) != out_features() ||
       a.size(0) != b.size(1)) {
     throw core::Error("LoRA adapter '" + name + "': A " + c10::str(a.sizes()) + " and B " +
@@ -36,7 +40,9 @@ void LoraLinearImpl::add_adapter(const std::string& name, const torch::Tensor& a
   }
   if (has_adapter(name)) remove_adapter(name);
   const std::int64_t r = a.size(0);
-  const auto options = torch::TensorOptions().dtype(weight.scalar_type()).device(weight.device());
+  const auto options = torch::TensorOptions()
+                           .dtype(trainable ? torch::kFloat32 : weight.scalar_type())
+                           .device(weight.device());
   Adapter adapter;
   adapter.a = torch::nn::Linear(torch::nn::LinearOptions(in_features(), r).bias(false));
   adapter.b = torch::nn::Linear(torch::nn::LinearOptions(r, out_features()).bias(false));
@@ -50,9 +56,19 @@ void LoraLinearImpl::add_adapter(const std::string& name, const torch::Tensor& a
   adapter.a->weight.set_requires_grad(trainable);
   adapter.b->weight.set_requires_grad(trainable);
   adapter.scale = scale;
+  adapter.dropout = dropout;
   register_module("lora_" + name + "_A", adapter.a);
   register_module("lora_" + name + "_B", adapter.b);
   adapters_[name] = std::move(adapter);
+}
+
+std::pair<torch::Tensor, torch::Tensor> LoraLinearImpl::adapter_weights(
+    const std::string& name) const {
+  auto it = adapters_.find(name);
+  if (it == adapters_.end()) {
+    throw core::Error("LoRA adapter '" + name + "' is not loaded on this layer");
+  }
+  return {it->second.a->weight, it->second.b->weight};
 }
 
 void LoraLinearImpl::remove_adapter(const std::string& name) {

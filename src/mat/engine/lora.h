@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mat::engine {
@@ -35,11 +36,18 @@ class LoraLinearImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   // Adds an adapter (A: [r, in], B: [out, r]) under `name`; its modules are registered as
-  // "lora_<name>" and require gradients when `trainable`. Replaces an adapter of the same name.
+  // "lora_<name>_A" / "_B". Replaces an adapter of the same name. A `trainable` adapter requires
+  // gradients and is kept in float32 whatever the base dtype (the optimizer updates fp32 master
+  // weights; bf16 would round small updates away); its input goes through dropout with
+  // probability `dropout` in training mode, as PEFT's lora_dropout. Inference adapters take the
+  // weight's dtype.
   void add_adapter(const std::string& name, const torch::Tensor& a, const torch::Tensor& b,
-                   double scale, bool trainable = false);
+                   double scale, bool trainable = false, double dropout = 0.0);
   void remove_adapter(const std::string& name);
   bool has_adapter(const std::string& name) const { return adapters_.count(name) != 0; }
+  // The A and B weights of an adapter (the live parameters, not copies). Throws core::Error for
+  // an unknown name.
+  std::pair<torch::Tensor, torch::Tensor> adapter_weights(const std::string& name) const;
   // The adapter applied by forward; "" for none. Throws core::Error for an unknown name.
   void set_active(const std::string& name);
   const std::string& active() const { return active_; }
@@ -60,6 +68,7 @@ class LoraLinearImpl : public torch::nn::Module {
     torch::nn::Linear a{nullptr};
     torch::nn::Linear b{nullptr};
     double scale = 1.0;
+    double dropout = 0.0;
   };
   std::map<std::string, Adapter> adapters_;
   std::string active_;

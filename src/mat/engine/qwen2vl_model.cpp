@@ -8,6 +8,7 @@
 
 #include "mat/core/error.h"
 #include "mat/core/json.h"
+#include "mat/engine/cpu_linear.h"
 #include "mat/engine/safetensors.h"
 
 namespace mat::engine {
@@ -88,7 +89,7 @@ torch::Tensor Qwen2VLModelImpl::embed(const torch::Tensor& ids, const torch::Ten
 torch::Tensor Qwen2VLModelImpl::logits(const torch::Tensor& hidden) {
   const torch::Tensor out =
       lm_head ? lm_head(hidden)
-              : torch::nn::functional::linear(hidden, language_model->embed_tokens);
+              : dense(hidden, language_model->embed_tokens);
   return out.to(torch::kFloat32);
 }
 
@@ -101,6 +102,13 @@ torch::Tensor Qwen2VLModelImpl::forward(const std::vector<std::int32_t>& ids,
           .to(torch::kInt64);
   torch::Tensor image_embeds;
   if (!grids.empty()) image_embeds = visual->forward(pixel_values, grids).merged;
+  const torch::Tensor hidden =
+      language_model->forward(embed(id_tensor, image_embeds), position_ids(ids, grids));
+  return logits(hidden);
+}
+
+torch::Tensor Qwen2VLModelImpl::position_ids(const std::vector<std::int32_t>& ids,
+                                             const std::vector<GridThw>& grids) const {
   const MropePositions pos =
       mrope_positions(ids, config_.image_token_id, grids, config_.vision.spatial_merge_size);
   std::vector<std::int64_t> flat;
@@ -108,9 +116,7 @@ torch::Tensor Qwen2VLModelImpl::forward(const std::vector<std::int32_t>& ids,
   flat.insert(flat.end(), pos.temporal.begin(), pos.temporal.end());
   flat.insert(flat.end(), pos.height.begin(), pos.height.end());
   flat.insert(flat.end(), pos.width.begin(), pos.width.end());
-  const torch::Tensor positions = torch::tensor(flat, torch::kInt64).view({3, 1, n});
-  const torch::Tensor hidden = language_model->forward(embed(id_tensor, image_embeds), positions);
-  return logits(hidden);
+  return torch::tensor(flat, torch::kInt64).view({3, 1, static_cast<std::int64_t>(ids.size())});
 }
 
 std::vector<std::pair<std::string, LoraLinear>> Qwen2VLModelImpl::linear_layers() {
@@ -184,6 +190,7 @@ Qwen2VLModel load_qwen2vl_model(const std::filesystem::path& dir, const ModelOpt
                                                   torch_dtype(info->dtype))
                                      .reshape(param.sizes());
     param.copy_(source);
+    file.release(*info);
     param.set_requires_grad(false);
   }
   return model;

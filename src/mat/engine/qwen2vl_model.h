@@ -108,6 +108,9 @@ struct KvCache {
   std::vector<torch::Tensor> values;
   std::int64_t length = 0;  // positions filled
   std::int64_t capacity = 0;
+  // [B, capacity] float32, added to the attention scores: -inf at the slots of the left padding
+  // that lines up the shorter prompts of a batch, 0 elsewhere. Undefined: no row is padded.
+  torch::Tensor padding;
 };
 
 struct Rope {
@@ -118,8 +121,9 @@ struct Rope {
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const Qwen2VLTextConfig& config, const torch::TensorOptions& options);
-  // x: [B, L, hidden]; mask: additive float32 [L, past + L] (undefined: none needed); cache
-  // and layer index: append this step's keys/values (nullptr: attend within x only).
+  // x: [B, L, hidden]; mask: additive float32 [L, past + L], or [B, 1, 1, L, past + L] with a
+  // batch's padding (undefined: none needed); cache and layer index: append this step's
+  // keys/values (nullptr: attend within x only).
   torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
                         KvCache* cache = nullptr, std::size_t layer = 0);
 
@@ -173,6 +177,9 @@ class Qwen2VLModelImpl : public torch::nn::Module {
   // the config says so).
   torch::Tensor logits(const torch::Tensor& hidden);
 
+  // The M-RoPE positions [3, 1, L] (int64) of one sequence whose images have these grids.
+  torch::Tensor position_ids(const std::vector<std::int32_t>& ids,
+                             const std::vector<GridThw>& grids) const;
   // The whole forward pass without cache: logits [1, L, vocab] of one sequence.
   torch::Tensor forward(const std::vector<std::int32_t>& ids, const torch::Tensor& pixel_values,
                         const std::vector<GridThw>& grids);

@@ -286,6 +286,14 @@ std::span<const std::byte> SafetensorsFile::bytes(const TensorInfo& tensor) cons
   return {impl_->data + tensor.begin, tensor.nbytes()};
 }
 
+void SafetensorsFile::release(const TensorInfo& tensor) const {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(impl_->data + tensor.begin) & ~(page - 1);
+  const auto end = reinterpret_cast<std::uintptr_t>(impl_->data + tensor.end);
+  // Advice only: a failure leaves the pages mapped, which costs memory, not correctness.
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::vector<float> SafetensorsFile::to_f32(std::string_view name) const {
   const TensorInfo& t = at(name);
   const std::span<const std::byte> raw = bytes(t);

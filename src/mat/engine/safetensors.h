@@ -69,6 +69,10 @@ class SafetensorsFile {
 
   // The raw little-endian bytes of a tensor (valid while this object lives).
   std::span<const std::byte> bytes(const TensorInfo& tensor) const;
+  // Lets the system drop the tensor's pages from this process's memory once they have been
+  // copied (a loader's peak memory is then the model plus one tensor, not the model plus the
+  // file). bytes() stays valid: the pages are read again if touched.
+  void release(const TensorInfo& tensor) const;
 
   // Copies converted to a host type. to_f32 takes F32, F16 and BF16; to_i64 takes I64 and I32.
   // Throws core::Error for other dtypes.

@@ -166,7 +166,13 @@ torch::Tensor TextDecoderImpl::forward(const torch::Tensor& embeds,
   }
   const Rope r = rope(position_ids);
   const std::int64_t past = cache != nullptr ? cache->length : 0;
-  const torch::Tensor mask = causal_mask(len, past, embeds.device());
+  torch::Tensor mask = causal_mask(len, past, embeds.device());  // [L, T]
+  if (cache != nullptr && cache->padding.defined()) {
+    // Per row: [B, 1 (kv heads), 1 (groups), 1, T], broadcast over the queries.
+    const torch::Tensor padding =
+        cache->padding.narrow(1, 0, past + len).view({embeds.size(0), 1, 1, 1, past + len});
+    mask = mask.defined() ? padding + mask : padding;
+  }
   torch::Tensor x = embeds;
   std::size_t index = 0;
   for (const auto& layer : *layers) {

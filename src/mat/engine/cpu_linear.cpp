@@ -1,0 +1,156 @@
+#include "mat/engine/cpu_linear.h"
+
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace mat::engine {
+
+namespace {
+
+constexpr std::int64_t kMaxKernelRows = 8;  // beyond this the f32 GEMM is faster
+constexpr std::int64_t kWidenBlock = 4096;  // output rows widened to f32 at a time
+constexpr std::int64_t kRowsPerDot = 4;     // input rows sharing one pass over a weight row
+
+bool use_bf16_kernels() {
+  static const bool use = [] {
+    const char* setting = std::getenv("MAT_BF16_KERNELS");
+    if (setting != nullptr && std::strcmp(setting, "0") == 0) return false;
+    __builtin_cpu_init();
+    return !__builtin_cpu_supports("avx512bf16");
+  }();
+  return use;
+}
+
+bool have_avx2_fma() {
+  static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return have;
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 load_bf16x8(const std::uint16_t* p) {
+  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
+}
+
+__attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
+  const __m128 quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+  return _mm_cvtss_f32(_mm_add_ss(pair, _mm_shuffle_ps(pair, pair, 1)));
+}
+
+inline float bf16_to_f32(std::uint16_t v) {
+  const std::uint32_t bits = static_cast<std::uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// out[r] = dot(w[0:in], x[r * ldx : r * ldx + in]) for R rows of x.
+template <int R>
+__attribute__((target("avx2,fma"))) void dot_rows(const float* x, std::int64_t ldx,
+                                                  const std::uint16_t* w, std::int64_t in,
+                                                  float* out) {
+  __m256 acc[R][2];
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  std::int64_t k = 0;
+  for (; k + 16 <= in; k += 16) {
+    const __m256 w0 = load_bf16x8(w + k);
+    const __m256 w1 = load_bf16x8(w + k + 8);
+    for (int r = 0; r < R; ++r) {
+      acc[r][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + r * ldx + k), acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + r * ldx + k + 8), acc[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float sum = horizontal_sum(_mm256_add_ps(acc[r][0], acc[r][1]));
+    for (std::int64_t j = k; j < in; ++j) sum += bf16_to_f32(w[j]) * x[r * ldx + j];
+    out[r] = sum;
+  }
+}
+
+// y[rows, out] = x[rows, in] (f32) times w[out, in] (bf16) transposed.
+void bf16_matvec(const float* x, std::int64_t rows, std::int64_t in, const std::uint16_t* w,
+                 std::int64_t out, float* y) {
+  at::parallel_for(0, out, 16, [&](std::int64_t begin, std::int64_t end) {
+    float part[kRowsPerDot];
+    for (std::int64_t o = begin; o < end; ++o) {
+      const std::uint16_t* row = w + o * in;
+      for (std::int64_t r0 = 0; r0 < rows; r0 += kRowsPerDot) {
+        const std::int64_t n = std::min(kRowsPerDot, rows - r0);
+        const float* xr = x + r0 * in;
+        switch (n) {
+          case 4:
+            dot_rows<4>(xr, in, row, in, part);
+            break;
+          case 3:
+            dot_rows<3>(xr, in, row, in, part);
+            break;
+          case 2:
+            dot_rows<2>(xr, in, row, in, part);
+            break;
+          default:
+            dot_rows<1>(xr, in, row, in, part);
+            break;
+        }
+        for (std::int64_t i = 0; i < n; ++i) y[(r0 + i) * out + o] = part[i];
+      }
+    }
+  });
+}
+
+bool records_gradient(const torch::Tensor& x, const torch::Tensor& weight,
+                      const torch::Tensor& bias) {
+  return torch::GradMode::is_enabled() &&
+         (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad()));
+}
+
+torch::Tensor kernel_linear(const torch::Tensor& x, const torch::Tensor& weight,
+                            const torch::Tensor& bias, std::int64_t rows) {
+  const std::int64_t in = weight.size(1);
+  const std::int64_t out = weight.size(0);
+  const torch::Tensor x32 = x.reshape({rows, in}).to(torch::kFloat32).contiguous();
+  const torch::Tensor w = weight.contiguous();
+  torch::Tensor y = torch::empty({rows, out}, x32.options());
+  bf16_matvec(x32.data_ptr<float>(), rows, in,
+              reinterpret_cast<const std::uint16_t*>(w.data_ptr<at::BFloat16>()), out,
+              y.data_ptr<float>());
+  if (bias.defined()) y.add_(bias.to(torch::kFloat32));
+  std::vector<std::int64_t> shape = x.sizes().vec();
+  shape.back() = out;
+  return y.to(weight.scalar_type()).view(shape);
+}
+
+torch::Tensor widened_linear(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias) {
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  std::vector<torch::Tensor> blocks;
+  for (std::int64_t o = 0; o < weight.size(0); o += kWidenBlock) {
+    const std::int64_t n = std::min(kWidenBlock, weight.size(0) - o);
+    const torch::Tensor b = bias.defined() ? bias.narrow(0, o, n).to(torch::kFloat32) : bias;
+    blocks.push_back(
+        torch::nn::functional::linear(x32, weight.narrow(0, o, n).to(torch::kFloat32), b));
+  }
+  const torch::Tensor y = blocks.size() == 1 ? blocks.front() : torch::cat(blocks, -1);
+  return y.to(weight.scalar_type());
+}
+
+}  // namespace
+
+torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight,
+                    const torch::Tensor& bias) {
+  if (weight.scalar_type() != torch::kBFloat16 || !weight.device().is_cpu() ||
+      !use_bf16_kernels() || x.size(-1) != weight.size(1)) {
+    return torch::nn::functional::linear(x, weight, bias);
+  }
+  const std::int64_t rows = x.numel() / weight.size(1);
+  if (rows <= kMaxKernelRows && have_avx2_fma() && !records_gradient(x, weight, bias)) {
+    return kernel_linear(x, weight, bias, rows);
+  }
+  return widened_linear(x, weight, bias);
+}
+
+}  // namespace mat::engine
