@@ -37,6 +37,7 @@ golden:
 	@test -x tools/golden/.venv/bin/python || python3 -m venv tools/golden/.venv
 	@tools/golden/.venv/bin/pip install -q -r tools/golden/requirements.txt
 	@tools/golden/.venv/bin/python tools/golden/make_fixtures.py
+	@tools/golden/.venv/bin/python tools/golden/train_fixtures.py
 
 clean:
 	rm -rf build

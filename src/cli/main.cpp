@@ -7,6 +7,7 @@
 
 #include "cleanup_command.h"
 #include "eval_command.h"
+#include "export_dataset_command.h"
 #include "generate_command.h"
 #include "index_command.h"
 #include "mat/core/error.h"
@@ -15,6 +16,7 @@
 #include "synth_command.h"
 #include "toml_config.h"
 #include "tool_commands.h"
+#include "train_command.h"
 
 int main(int argc, char** argv) {
   // Logs (retries, warnings) go to stderr: stdout carries the run and its final-answer line.
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   mat::cli::add_generate_command(app, exit_code);
   mat::cli::add_serve_command(app, exit_code);
   mat::cli::add_synth_command(app, exit_code);
+  mat::cli::add_export_dataset_command(app, exit_code);
+  mat::cli::add_train_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -160,8 +160,7 @@ core::Json ToolRegistry::call(std::string_view name, const core::Json& args,
   return tool->call(validate_arguments(tool->spec(), args), context);
 }
 
-ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableTool>* unavailable) {
-  ToolRegistry registry;
+std::vector<std::unique_ptr<Tool>> builtin_tools(const ToolModels& models) {
   std::vector<std::unique_ptr<Tool>> builtin;
   builtin.push_back(make_visualizer_tool(models.vision));
   builtin.push_back(make_object_location_tool(models.vision));
@@ -178,7 +177,12 @@ ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableT
   builtin.push_back(make_visit_page_tool());
   builtin.push_back(make_image_generator_tool(models.images));
   builtin.push_back(make_image_edit_tool(models.images));
-  for (std::unique_ptr<Tool>& tool : builtin) {
+  return builtin;
+}
+
+ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableTool>* unavailable) {
+  ToolRegistry registry;
+  for (std::unique_ptr<Tool>& tool : builtin_tools(models)) {
     if (std::optional<std::string> reason = tool->unavailable()) {
       if (unavailable != nullptr) unavailable->push_back({tool->spec().name, std::move(*reason)});
       continue;

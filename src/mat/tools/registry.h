@@ -40,6 +40,10 @@ struct UnavailableTool {
   std::string reason;
 };
 
+// Every built-in tool except final_answer, in the registry's order, whether or not it works on
+// this machine (what a prompt that lists them needs; see builtin_registry() for running them).
+std::vector<std::unique_ptr<Tool>> builtin_tools(const ToolModels& models = {});
+
 // The registry with every built-in tool that works on this machine with `models`. Those that do
 // not are left out, and listed in `unavailable` when it is given.
 ToolRegistry builtin_registry(const ToolModels& models = {},
