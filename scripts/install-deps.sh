@@ -16,6 +16,8 @@ packages=(
   python3-pil python3-opencv python3-openpyxl python3-scipy python3-sympy
   # tools: OCR, face detection (the cascade in opencv-data), the search corpus (SQLite with FTS5)
   libtesseract-dev tesseract-ocr-eng libopencv-objdetect-dev opencv-data libsqlite3-dev
+  # synth: the image pool's and the query de-duplication's vector index
+  libfaiss-dev
   # engine: tokenizer (pre-tokenizer regex with Unicode properties, NFC normalisation)
   libpcre2-dev libutf8proc-dev
   # engine: the Qwen2-VL model, LoRA and generation on libtorch (CPU; CUDA via -DTorch_DIR=...)

@@ -16,13 +16,18 @@
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
 #include "mat/core/json.h"
+#include "mat/llm/openai_embedder.h"
 #include "mat/sandbox/sandbox.h"
 #include "mat/synth/export.h"
+#include "mat/synth/merge.h"
 #include "mat/synth/pipeline.h"
+#include "mat/synth/progress.h"
+#include "mat/synth/replay.h"
 #include "mat/synth/store.h"
 #include "mat/synth/teacher.h"
 #include "mat/tools/registry.h"
 #include "model_setup.h"
+#include "synth_progress_display.h"
 #include "tool_models_setup.h"
 
 namespace mat::cli {
@@ -42,6 +47,16 @@ struct RunSettings {
   int concurrency = 4;
   std::string stage;
   bool quiet = false;
+  double rpm = 0;
+  double tpm = 0;
+  std::optional<double> budget_usd;
+  std::string shard;
+  std::string replay;  // a run whose recorded replies answer instead of the teacher
+};
+
+struct MergeSettings {
+  std::string run;
+  std::vector<std::string> shards;
 };
 
 struct StatusSettings {
@@ -55,8 +70,23 @@ struct ExportSettings {
   std::string out;
 };
 
+// The run's embedder (at its own endpoint, else the teacher's), or none when it names no model.
+std::shared_ptr<llm::Embedder> make_embedder(const synth::RunConfig& config) {
+  if (config.embedder_model.empty()) return nullptr;
+  llm::OpenAIConfig endpoint = llm::OpenAIConfig::from_env();
+  const std::string& base_url =
+      config.embedder_base_url.empty() ? config.teacher_base_url : config.embedder_base_url;
+  if (!base_url.empty()) endpoint.base_url = base_url;
+  endpoint.model = config.embedder_model;
+  return std::make_shared<llm::OpenAIEmbedder>(endpoint);
+}
+
 int init(const InitSettings& s) {
-  synth::init_run(s.run, s.config);
+  const std::shared_ptr<llm::Embedder> embedder = make_embedder(s.config);
+  synth::init_run(s.run, s.config, embedder.get(), [](size_t done, size_t total) {
+    std::cerr << "\rimage pool: " << done << " of " << total << " captions embedded"
+              << (done == total ? "\n" : "") << std::flush;
+  });
   std::cout << "synth run created in " << s.run << " (teacher " << s.config.teacher_model
             << "); next: mat synth run " << s.run << " --tasks N\n";
   return 0;
@@ -125,8 +155,9 @@ int run(const RunSettings& s) {
   settings.base_url = config.teacher_base_url;
   settings.max_steps = config.max_steps;
   settings.max_errors = config.max_errors;
-  if (auto message = missing_endpoint_message(settings, "mat synth run")) {
-    std::cerr << *message << "\n";
+  const auto missing = missing_endpoint_message(settings, "mat synth run");
+  if (missing && s.replay.empty()) {  // replay asks no endpoint
+    std::cerr << *missing << "\n";
     return 2;
   }
   llm::OpenAIConfig teacher = llm::OpenAIConfig::from_env();
@@ -148,15 +179,43 @@ int run(const RunSettings& s) {
   deps.tools = pool.tool_names();
   deps.agent_prompt_version = pool.prompt().version;
   deps.agent_system_prompt = pool.system_prompt();
+  deps.embedder = make_embedder(config);
+
+  std::unique_ptr<synth::Store> recorded;
+  if (!s.replay.empty()) {
+    synth::load_run_config(s.replay);
+    recorded = std::make_unique<synth::Store>(s.replay);
+    deps.models = [&recorded, &config](const std::string& stage) {
+      return synth::replay_model(*recorded, stage, config.teacher_model);
+    };
+  }
 
   synth::Store store(s.run);
+  if (deps.embedder) {  // its vectors kept for replay, or given back from the recorded run
+    deps.embedder = recorded ? synth::replay_embedder(*recorded, deps.embedder->model_name())
+                             : synth::recording_embedder(deps.embedder, store);
+  }
+  synth::Limits limits;
+  limits.requests_per_minute = s.rpm;
+  limits.tokens_per_minute = s.tpm;
+  limits.budget_usd = s.budget_usd;
+  // Replayed replies cost nothing: the run that recorded them paid.
+  if (!recorded) limits.price = synth::price_of(config.prices, config.teacher_model);
+  store.set_price(limits.price);
+  synth::CallLimiter limiter(limits, store.cost_usd());
   synth::RunOptions options;
   options.tasks = s.tasks;
   options.concurrency = s.concurrency;
+  options.limiter = &limiter;
+  if (!s.shard.empty()) options.shard = synth::parse_shard(s.shard);
   if (!s.stage.empty()) options.only_stage = s.stage;
-  if (!s.quiet) options.on_recorded = [](const std::string& line) { std::cerr << line << "\n"; };
   core::install_interrupt_handlers();
-  const synth::RunSummary summary = synth::run_pipeline(s.run, config, store, deps, options);
+  synth::RunSummary summary;
+  {
+    SynthProgressDisplay display(s.run, limiter, s.tasks, s.quiet);
+    options.on_recorded = [&display](const std::string& line) { display.line(line); };
+    summary = synth::run_pipeline(s.run, config, store, deps, options);
+  }
   std::cout << "synth run " << s.run << ": " << summary.batches << " query batch(es), "
             << summary.tasks_added << " task(s) added, " << summary.units
             << " stage result(s) recorded\n";
@@ -167,6 +226,13 @@ int run(const RunSettings& s) {
               << " unit(s) were left for a later run because the teacher failed (last: "
               << summary.last_deferral << "); check the endpoint and run the same command again\n";
   }
+  if (summary.budget_reached) {
+    std::fprintf(stderr,
+                 "mat synth run: stopped: the budget of $%.2f is spent ($%.4f); the work "
+                 "finished is kept: raise --budget-usd and run again to go on\n",
+                 *s.budget_usd, limiter.spent_usd());
+    return 1;
+  }
   if (summary.interrupted) {
     std::cerr << "mat synth run: interrupted; run the same command again to go on\n";
     return 128 + (core::interrupt_signal() != 0 ? core::interrupt_signal() : 2);
@@ -174,74 +240,28 @@ int run(const RunSettings& s) {
   return summary.deferred > 0 || summary.stopped ? 1 : 0;
 }
 
-Json status_json(synth::Store& store) {
-  const synth::StoreCounts counts = store.counts();
-  Json stages = Json::object();
-  for (const std::string& name : synth::task_stages()) {
-    Json row = Json::object();
-    const auto it = counts.stages.find(name);
-    std::int64_t total = 0, passed = 0;
-    if (it != counts.stages.end()) {
-      for (const auto& [status, n] : it->second) {
-        row[status] = n;
-        total += n;
-        if (status != synth::status::kRejected && status != synth::status::kFailed) passed += n;
-      }
-    }
-    row["total"] = total;
-    row["pass_rate"] = total == 0 ? Json() : Json(static_cast<double>(passed) / total);
-    Json reasons = Json::array();
-    for (const auto& [reason, n] : store.top_reasons(name, 3)) {
-      reasons.push_back({{"reason", reason}, {"count", n}});
-    }
-    row["top_reasons"] = reasons;
-    stages[name] = row;
-  }
-  std::int64_t accepted = 0;
-  for (const synth::TaskRow& row : store.tasks(counts.tasks)) {
-    accepted += synth::is_accepted(store, row.id) ? 1 : 0;
-  }
-  return {{"tasks", counts.tasks},
-          {"batches", counts.batches},
-          {"stages", stages},
-          {"accepted", accepted},
-          {"teacher_calls", counts.calls},
-          {"tokens_in", counts.tokens_in},
-          {"tokens_out", counts.tokens_out}};
-}
-
 int status(const StatusSettings& s) {
   synth::load_run_config(s.run);
   synth::Store store(s.run);
-  const Json json = status_json(store);
+  const synth::Progress progress =
+      synth::read_progress(s.run, store, std::chrono::seconds(300), nullptr);
   if (s.json) {
+    core::Json json = synth::progress_json(progress);
+    json["near_duplicates"] = progress.counts.near_duplicates;
     std::cout << json.dump(2) << "\n";
     return 0;
   }
-  std::cout << "tasks: " << json["tasks"].get<std::int64_t>() << " (query batches:";
-  if (json["batches"].empty()) std::cout << " none yet";
-  for (const auto& [status, n] : json["batches"].items()) std::cout << " " << status << " " << n;
-  std::cout << ")\n";
-  for (const auto& [name, row] : json["stages"].items()) {
-    std::cout << "  " << name << ":";
-    for (const auto& [key, value] : row.items()) {
-      if (key == "top_reasons" || key == "pass_rate" || key == "total") continue;
-      std::cout << " " << key << " " << value;
-    }
-    if (!row["pass_rate"].is_null()) {
-      char rate[32];
-      std::snprintf(rate, sizeof(rate), "%.1f%%", 100 * row["pass_rate"].get<double>());
-      std::cout << " (pass " << rate << ")";
-    }
-    std::cout << "\n";
-    for (const Json& reason : row["top_reasons"]) {
-      std::cout << "      " << reason["count"] << "× " << reason["reason"].get<std::string>()
-                << "\n";
-    }
-  }
-  std::cout << "accepted for export: " << json["accepted"] << "\n"
-            << "teacher calls: " << json["teacher_calls"] << ", tokens in " << json["tokens_in"]
-            << ", out " << json["tokens_out"] << "\n";
+  std::cout << (progress.running ? "running\n" : "") << synth::progress_text(progress)
+            << "near-duplicate queries dropped: " << progress.counts.near_duplicates
+            << "\naccepted for export: " << progress.accepted << "\n";
+  return 0;
+}
+
+int merge(const MergeSettings& s) {
+  std::vector<fs::path> shards(s.shards.begin(), s.shards.end());
+  const synth::MergeSummary summary = synth::merge_runs(s.run, shards);
+  std::cout << summary.shards << " shard(s) merged into " << s.run << ", which holds "
+            << summary.tasks << " task(s); export it, or run it to go on\n";
   return 0;
 }
 
@@ -292,6 +312,24 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 20));
   init_cmd->add_option("--max-steps", init_settings->config.max_steps, "Agent steps per task")
       ->check(CLI::Range(1, 100));
+  init_cmd->add_option("--embedder", init_settings->config.embedder_model,
+                       "The embedding model (query de-duplication, the image pool)");
+  init_cmd->add_option("--embedder-base-url", init_settings->config.embedder_base_url,
+                       "The embedder's OpenAI-compatible endpoint (default: the teacher's)");
+  init_cmd
+      ->add_option("--dedupe-similarity", init_settings->config.dedupe_similarity,
+                   "Cosine similarity from which two queries are near-duplicates")
+      ->check(CLI::Range(0.0, 1.0));
+  init_cmd->add_option(
+      "--images", init_settings->config.images,
+      "The image pool: a folder of images with a captions file (needs --embedder)");
+  init_cmd->add_option("--captions", init_settings->config.captions,
+                       "The pool's captions, one {\"image\", \"caption\"} per line "
+                       "(default: IMAGES/captions.jsonl)");
+  init_cmd
+      ->add_option("--file-code-timeout", init_settings->config.file_code_timeout_s,
+                   "Seconds a file-making script may run in the sandbox")
+      ->check(CLI::Range(1, 3600));
   init_cmd->callback([init_settings, &exit_code] {
     exit_code = guarded("mat synth init", [&] { return init(*init_settings); });
   });
@@ -306,7 +344,21 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--stage", run_settings->stage, "Run only this stage")
       ->check(CLI::IsMember(synth::all_stages()));
-  run_cmd->add_flag("-q,--quiet", run_settings->quiet, "No line per recorded unit");
+  run_cmd->add_flag("-q,--quiet", run_settings->quiet, "No progress and no line per unit");
+  run_cmd->add_option("--rpm", run_settings->rpm, "Teacher requests per minute at most")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd
+      ->add_option("--tpm", run_settings->tpm,
+                   "Teacher tokens per minute at most (as the server reports them)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd
+      ->add_option("--budget-usd", run_settings->budget_usd,
+                   "Stop once the run's calls cost this much (prices in config.json)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--shard", run_settings->shard,
+                      "Run shard i of n (i/n): a fixed slice of the batches and their tasks");
+  run_cmd->add_option("--replay", run_settings->replay,
+                      "Answer teacher requests from this run's recorded replies (no endpoint)");
   run_cmd->callback([run_settings, &exit_code] {
     exit_code = guarded("mat synth run", [&] { return run(*run_settings); });
   });
@@ -319,10 +371,19 @@ void add_synth_command(CLI::App& app, int& exit_code) {
     exit_code = guarded("mat synth status", [&] { return status(*status_settings); });
   });
 
+  auto merge_settings = std::make_shared<MergeSettings>();
+  CLI::App* merge_cmd = synth->add_subcommand("merge", "Combine shard runs (--shard) into one run");
+  merge_cmd->add_option("run", merge_settings->run, "The run folder to merge into (RUN/)")
+      ->required();
+  merge_cmd->add_option("shards", merge_settings->shards, "The shard run folders")->required();
+  merge_cmd->callback([merge_settings, &exit_code] {
+    exit_code = guarded("mat synth merge", [&] { return merge(*merge_settings); });
+  });
+
   auto export_settings = std::make_shared<ExportSettings>();
   CLI::App* export_cmd = synth->add_subcommand("export", "Write the accepted trajectories");
   export_cmd->add_option("run", export_settings->run, "The run folder (RUN/)")->required();
-  export_cmd->add_option("--format", export_settings->format, "mat or llamafactory")
+  export_cmd->add_option("--format", export_settings->format, "mat, llamafactory or swift")
       ->required()
       ->check(CLI::IsMember(synth::export_formats()));
   export_cmd->add_option("--out", export_settings->out, "The folder to write")->required();

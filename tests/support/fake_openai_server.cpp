@@ -15,6 +15,7 @@ namespace {
 
 constexpr const char* kModelName = "fake-model";
 constexpr std::size_t kStreamPieceBytes = 4;
+constexpr std::size_t kThreads = 64;
 
 // `text` in pieces of about kStreamPieceBytes, never splitting a UTF-8 character.
 std::vector<std::string> split_for_streaming(const std::string& text) {
@@ -163,17 +164,26 @@ struct FakeOpenAIServer::Impl {
   std::vector<core::Json> requests;
   std::vector<std::string> paths;
   std::vector<httplib::Headers> request_headers;
+  Responder responder;
 
-  // Records the request and takes the next reply (or the "none left" error) under the lock.
+  // Records the request and takes the next reply (or the responder's, or the "none left"
+  // error); the responder runs outside the lock.
   ScriptedReply take(const httplib::Request& req, core::Json body) {
-    const std::lock_guard lock(mutex);
-    requests.push_back(std::move(body));
-    paths.push_back(req.path);
-    request_headers.push_back(req.headers);
-    if (replies.empty()) return ScriptedReply::error(500, "fake server: no scripted reply left");
-    ScriptedReply reply = std::move(replies.front());
-    replies.pop_front();
-    return reply;
+    Responder respond;
+    {
+      const std::lock_guard lock(mutex);
+      requests.push_back(body);
+      paths.push_back(req.path);
+      request_headers.push_back(req.headers);
+      if (!replies.empty()) {
+        ScriptedReply reply = std::move(replies.front());
+        replies.pop_front();
+        return reply;
+      }
+      respond = responder;
+    }
+    if (!respond) return ScriptedReply::error(500, "fake server: no scripted reply left");
+    return respond(req.path, body, req.get_header_value("X-Mat-Stage"));
   }
 };
 
@@ -181,6 +191,9 @@ FakeOpenAIServer::FakeOpenAIServer() : impl_(std::make_unique<Impl>()) {
   httplib::Server& server = impl_->server;
   // One request per connection: an idle kept-alive connection would hold up stop() for seconds.
   server.set_keep_alive_max_count(1);
+  // Enough threads to answer as many requests at once as a concurrent client sends (the default
+  // pool of 8 would be the bottleneck of a benchmark at concurrency 32).
+  server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
     const core::Json request = recorded_body(req);
     const ScriptedReply reply = impl_->take(req, request);
@@ -224,6 +237,11 @@ std::string FakeOpenAIServer::base_url() const {
 void FakeOpenAIServer::enqueue(ScriptedReply reply) {
   const std::lock_guard lock(impl_->mutex);
   impl_->replies.push_back(std::move(reply));
+}
+
+void FakeOpenAIServer::set_responder(Responder responder) {
+  const std::lock_guard lock(impl_->mutex);
+  impl_->responder = std::move(responder);
 }
 
 std::vector<core::Json> FakeOpenAIServer::requests() const {

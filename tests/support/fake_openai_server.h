@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -44,8 +45,16 @@ class FakeOpenAIServer {
   std::string base_url() const;  // "http://127.0.0.1:<port>/v1"
 
   // Replies are served in the order enqueued, one per POST request, whatever its endpoint. With
-  // none left the server answers 500 with the error message "fake server: no scripted reply left".
+  // none left the server answers 500 with the error message "fake server: no scripted reply left",
+  // or asks the responder when one is set.
   void enqueue(ScriptedReply reply);
+
+  // Answers a request by what it asks (its path, body and headers) rather than by its place in
+  // line: a deterministic teacher for runs whose request order is not fixed. Its reply's delay
+  // is a fixed latency. Called on the server's threads, several at a time.
+  using Responder = std::function<ScriptedReply(const std::string& path, const core::Json& body,
+                                                const std::string& stage)>;
+  void set_responder(Responder responder);  // `stage`: the X-Mat-Stage header ("" when absent)
 
   // The bodies of the POST requests received so far, in order: the JSON body; a multipart form
   // as an object of its fields (a file field as {"filename", "content_type", "size"}); any other

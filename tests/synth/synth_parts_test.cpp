@@ -81,24 +81,25 @@ TEST(Prompts, AreVersionedAndFilled) {
   EXPECT_THROW(builtin_prompt("queries-v999"), core::Error);
 }
 
-TEST(Store, DropsNearDuplicatesAndCapsTasks) {
+TEST(Store, DropsNearDuplicatesAndFixesIdsByPlace) {
   EXPECT_EQ(normalised_text("  How MANY cats?!  "), "how many cats");
   core::TempDir dir("synth-store");
   Store store(dir.path());
   BatchOutcome batch;
-  batch.id = store.next_batch_id();
+  batch.id = 1;
   batch.status = status::kDone;
   const auto added = store.add_batch(batch,
                                      {{"How many cats?", {}, {}},
                                       {"how many  CATS", {}, {}},
                                       {"Name the dog.", {}, {}},
-                                      {"A third one", {}, {}}},
-                                     2);
-  EXPECT_EQ(added.size(), 2u);
+                                      {"Beyond the batch size", {}, {}}},
+                                     3);
+  // Ids by place: batch 1 holds ids 1..3; the repeat (id 2) and the fourth query are left out.
+  EXPECT_EQ(added, (std::vector<std::int64_t>{1, 3}));
   EXPECT_EQ(store.task_count(), 2);
-  EXPECT_EQ(store.next_batch_id(), 2);
+  EXPECT_EQ(store.batch_ids(), std::vector<std::int64_t>{1});
   // The same batch recorded again (by another worker or process) adds nothing.
-  EXPECT_TRUE(store.add_batch(batch, {{"Something new", {}, {}}}, 10).empty());
+  EXPECT_TRUE(store.add_batch(batch, {{"Something new", {}, {}}}, 3).empty());
 
   store.put_result(added[0], "verify_files", {status::kRejected, Json(), "off topic", "v1", 3, 4});
   store.put_result(added[0], "verify_files", {status::kAccepted, Json(), "", "v1", 3, 4});

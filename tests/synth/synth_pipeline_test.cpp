@@ -195,7 +195,7 @@ TEST_F(SynthPipeline, ExportsOnlyTasksAcceptedByBothVerifiers) {
   EXPECT_EQ(info["mat_synth"]["formatting"], "sharegpt");
   EXPECT_EQ(info["mat_synth"]["columns"]["messages"], "messages");
   EXPECT_EQ(info["mat_synth"]["tags"]["user_tag"], "user");
-  EXPECT_THROW(export_text("swift"), core::Error);
+  EXPECT_THROW(export_text("axolotl"), core::Error);
 }
 
 TEST_F(SynthPipeline, MalformedRepliesAreRetriedWithTheErrorThenRecordedAsFailure) {
@@ -330,12 +330,16 @@ TEST_F(SynthPipeline, ManyWorkersFinishEveryTaskOnce) {
   const RunSummary summary =
       run_pipeline(run_dir(), load_run_config(run_dir()), store, deps, options);
   EXPECT_FALSE(summary.interrupted);
-  EXPECT_EQ(summary.tasks_added, 7);
+  // Every batch brings two new tasks: the four batches 7 tasks need hold 8, of which the first 7
+  // by id are run. (A batch that finished early may have added a task that a lower id then
+  // made a repeat: tasks_added counts it.)
+  EXPECT_EQ(summary.batches, 4);
+  EXPECT_GE(summary.tasks_added, 8);
   EXPECT_EQ(summary.units, 21);
   EXPECT_EQ(lines.size(), 21u + static_cast<size_t>(summary.batches));
   EXPECT_THAT(lines, ::testing::Contains("t000001 verify_trajectory: accepted"));
   const StoreCounts counts = store.counts();
-  EXPECT_EQ(counts.tasks, 7);
+  EXPECT_EQ(counts.tasks, 8);
   EXPECT_EQ(counts.stages.at("verify_files").at("accepted"), 7);
   EXPECT_EQ(counts.stages.at("trajectory").at("done"), 7);
   EXPECT_EQ(counts.stages.at("verify_trajectory").at("accepted"), 7);

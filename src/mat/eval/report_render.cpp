@@ -9,6 +9,7 @@
 
 #include "mat/agent/staging.h"
 #include "mat/core/error.h"
+#include "mat/core/markup.h"
 
 namespace mat::eval {
 
@@ -118,7 +119,7 @@ dt{font-weight:bold}dd{margin:0 0 .5em 1em}
 
 std::string page_start(const std::string& title) {
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-         html_escape(title) + "</title><style>" + kStyle + "</style></head><body>\n";
+         core::escape_markup(title) + "</title><style>" + kStyle + "</style></head><body>\n";
 }
 
 constexpr const char* kPageEnd = "</body></html>\n";
@@ -129,7 +130,7 @@ std::string verdict_html(const Json& value) {
 }
 
 std::string pre(const std::string& text) {
-  return "<pre>" + html_escape(text) + "</pre>";
+  return "<pre>" + core::escape_markup(text) + "</pre>";
 }
 
 // The charts of a report: one per metric, a bar for all tasks and one per group.
@@ -152,40 +153,13 @@ std::string report_charts(const Json& report) {
 std::string definitions_html(const Json& metrics) {
   std::string html = "<dl>\n";
   for (const Json& metric : metrics) {
-    html += "<dt>" + html_escape(metric["label"].get<std::string>()) + "</dt><dd>" +
-            html_escape(metric["definition"].get<std::string>()) + "</dd>\n";
+    html += "<dt>" + core::escape_markup(metric["label"].get<std::string>()) + "</dt><dd>" +
+            core::escape_markup(metric["definition"].get<std::string>()) + "</dd>\n";
   }
   return html + "</dl>\n";
 }
 
 }  // namespace
-
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string svg_bar_chart(const std::string& title, const std::string& unit,
                           const std::vector<std::string>& categories,
@@ -209,14 +183,14 @@ std::string svg_bar_chart(const std::string& title, const std::string& unit,
                     std::to_string(kWidth) + "\" height=\"" + std::to_string(height) +
                     "\" viewBox=\"0 0 " + std::to_string(kWidth) + " " + std::to_string(height) +
                     "\" font-family=\"sans-serif\" font-size=\"11\">";
-  svg += "<title>" + html_escape(title) + "</title>";
+  svg += "<title>" + core::escape_markup(title) + "</title>";
   svg += "<text x=\"4\" y=\"16\" font-size=\"13\" font-weight=\"bold\">" +
-         html_escape(title + (unit.empty() ? "" : " (" + unit + ")")) + "</text>";
+         core::escape_markup(title + (unit.empty() ? "" : " (" + unit + ")")) + "</text>";
   for (int r = 0; r < rows; ++r) {
     const int y0 = kTop + r * per_row;
     svg += "<text x=\"" + std::to_string(kLabel - 6) + "\" y=\"" +
            std::to_string(y0 + static_cast<int>(series.size()) * kBar / 2 + 4) +
-           "\" text-anchor=\"end\">" + html_escape(categories[r]) + "</text>";
+           "\" text-anchor=\"end\">" + core::escape_markup(categories[r]) + "</text>";
     for (size_t s = 0; s < series.size(); ++s) {
       const int y = y0 + static_cast<int>(s) * kBar;
       // A plain double and a flag rather than an optional: GCC 12 at -O2 warns that the
@@ -227,8 +201,8 @@ std::string svg_bar_chart(const std::string& title, const std::string& unit,
       svg += "<rect x=\"" + std::to_string(kLabel) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
              format_number(width, 1) + "\" height=\"" + std::to_string(kBar - 2) + "\" fill=\"" +
              kColors[s % 8] + "\"><title>" +
-             html_escape(series[s].name + ", " + categories[r] + ": " +
-                         (known ? format_number(value, 2) : std::string("n/a"))) +
+             core::escape_markup(series[s].name + ", " + categories[r] + ": " +
+                                 (known ? format_number(value, 2) : std::string("n/a"))) +
              "</title></rect>";
       svg += "<text x=\"" + format_number(kLabel + width + 4, 1) + "\" y=\"" +
              std::to_string(y + kBar - 4) + "\">" +
@@ -242,7 +216,7 @@ std::string svg_bar_chart(const std::string& title, const std::string& unit,
       svg += "<rect x=\"" + std::to_string(kLabel) + "\" y=\"" + std::to_string(y) +
              "\" width=\"12\" height=\"12\" fill=\"" + kColors[s % 8] + "\"/>";
       svg += "<text x=\"" + std::to_string(kLabel + 18) + "\" y=\"" + std::to_string(y + 10) +
-             "\">" + html_escape(series[s].name) + "</text>";
+             "\">" + core::escape_markup(series[s].name) + "</text>";
     }
   }
   return svg + "</svg>";
@@ -336,17 +310,17 @@ std::string report_html(const Json& report) {
   const bool gta = report["benchmark"] == "gta";
   const std::string title = benchmark_title(report) + " run: " + model_text(report["model"]);
   std::string html = page_start(title);
-  html += "<h1>" + html_escape(title) + "</h1>\n<p>data <code>" +
-          html_escape(report["data"].get<std::string>()) + "</code> · generated " +
-          html_escape(report["generated_at"].get<std::string>()) + " · " + report["tasks"].dump() +
-          " tasks (with a record: " + report["recorded"].dump() +
+  html += "<h1>" + core::escape_markup(title) + "</h1>\n<p>data <code>" +
+          core::escape_markup(report["data"].get<std::string>()) + "</code> · generated " +
+          core::escape_markup(report["generated_at"].get<std::string>()) + " · " +
+          report["tasks"].dump() + " tasks (with a record: " + report["recorded"].dump() +
           ", not run yet: " + std::to_string(report["not_run"].size()) +
           ") · <a href=\"report.json\">report.json</a> · <a href=\"report.md\">report.md</a></p>\n";
   html += "<h2>Metrics</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n";
   for (const Json& metric : report["metrics"]) {
-    html += "<tr><td>" + html_escape(metric["label"].get<std::string>()) +
+    html += "<tr><td>" + core::escape_markup(metric["label"].get<std::string>()) +
             "</td><td class=\"num\">" +
-            html_escape(
+            core::escape_markup(
                 value_text(report["overall"][metric["key"].get<std::string>()], metric["unit"])) +
             "</td></tr>\n";
   }
@@ -354,15 +328,15 @@ std::string report_html(const Json& report) {
   html += "<h2>By " + std::string(gta ? "tool category and answer kind" : "level") +
           "</h2>\n<table><tr><th>group</th><th>tasks</th>";
   for (const Json& metric : report["metrics"]) {
-    html += "<th>" + html_escape(metric["label"].get<std::string>()) + "</th>";
+    html += "<th>" + core::escape_markup(metric["label"].get<std::string>()) + "</th>";
   }
   html += "</tr>\n";
   for (const Json& group : report["groups"]) {
-    html += "<tr><td>" + html_escape(group_title(group)) + "</td><td class=\"num\">" +
+    html += "<tr><td>" + core::escape_markup(group_title(group)) + "</td><td class=\"num\">" +
             group["tasks"].dump() + "</td>";
     for (const Json& metric : report["metrics"]) {
       html += "<td class=\"num\">" +
-              html_escape(
+              core::escape_markup(
                   value_text(group["values"][metric["key"].get<std::string>()], metric["unit"])) +
               "</td>";
     }
@@ -372,11 +346,11 @@ std::string report_html(const Json& report) {
       "</table>\n<h2>Tools</h2>\n<table><tr><th>tool</th><th>calls</th><th>steps calling "
       "it</th><th>of which failed</th><th>tasks using it</th><th>of which correct</th></tr>\n";
   for (const Json& tool : report["tools"]) {
-    html += "<tr><td>" + html_escape(tool["name"].get<std::string>()) + "</td><td class=\"num\">" +
-            tool["calls"].dump() + "</td><td class=\"num\">" + tool["steps"].dump() +
-            "</td><td class=\"num\">" + tool["failed_steps"].dump() + "</td><td class=\"num\">" +
-            tool["tasks"].dump() + "</td><td class=\"num\">" + tool["tasks_correct"].dump() +
-            "</td></tr>\n";
+    html += "<tr><td>" + core::escape_markup(tool["name"].get<std::string>()) +
+            "</td><td class=\"num\">" + tool["calls"].dump() + "</td><td class=\"num\">" +
+            tool["steps"].dump() + "</td><td class=\"num\">" + tool["failed_steps"].dump() +
+            "</td><td class=\"num\">" + tool["tasks"].dump() + "</td><td class=\"num\">" +
+            tool["tasks_correct"].dump() + "</td></tr>\n";
   }
   html += "</table>\n";
   if (gta) {
@@ -389,9 +363,9 @@ std::string report_html(const Json& report) {
       for (const Json& name : tool["mat_tools"]) {
         counterparts += (counterparts.empty() ? "" : ", ") + name.get<std::string>();
       }
-      html += "<tr><td>" + html_escape(tool["name"].get<std::string>()) + "</td><td>" +
-              html_escape(tool["category"].get<std::string>()) + "</td><td>" +
-              html_escape(counterparts.empty() ? "(plain Python)" : counterparts) +
+      html += "<tr><td>" + core::escape_markup(tool["name"].get<std::string>()) + "</td><td>" +
+              core::escape_markup(tool["category"].get<std::string>()) + "</td><td>" +
+              core::escape_markup(counterparts.empty() ? "(plain Python)" : counterparts) +
               "</td><td class=\"num\">" + tool["tasks"].dump() + "</td><td class=\"num\">" +
               tool["covered"].dump() + "</td><td class=\"num\">" +
               tool["tasks_correct_official"].dump() + "</td></tr>\n";
@@ -400,14 +374,14 @@ std::string report_html(const Json& report) {
   }
   html += "<h2>End reasons</h2>\n<table><tr><th>end reason</th><th>tasks</th></tr>\n";
   for (const auto& [reason, count] : report["end_reasons"].items()) {
-    html += "<tr><td>" + html_escape(reason) + "</td><td class=\"num\">" + count.dump() +
+    html += "<tr><td>" + core::escape_markup(reason) + "</td><td class=\"num\">" + count.dump() +
             "</td></tr>\n";
   }
   html += "</table>\n";
   if (report.contains("notes")) {
     html += "<h2>Notes</h2>\n<ul>\n";
     for (const Json& note : report["notes"]) {
-      html += "<li>" + html_escape(note.get<std::string>()) + "</li>\n";
+      html += "<li>" + core::escape_markup(note.get<std::string>()) + "</li>\n";
     }
     html += "</ul>\n";
   }
@@ -417,21 +391,23 @@ std::string report_html(const Json& report) {
           (gta ? "<th>official</th><th>MAT</th><th>tools covered</th>" : "<th>correct</th>") +
           "<th>answer</th><th>tools</th></tr>\n";
   for (const Json& row : report["task_rows"]) {
-    const std::string id = html_escape(row["id"].get<std::string>());
+    const std::string id = core::escape_markup(row["id"].get<std::string>());
     html += "<tr><td>" +
             (row["page"].is_string()
-                 ? "<a href=\"" + html_escape(row["page"].get<std::string>()) + "\">" + id + "</a>"
+                 ? "<a href=\"" + core::escape_markup(row["page"].get<std::string>()) + "\">" + id +
+                       "</a>"
                  : id) +
-            "</td><td>" + html_escape(gta ? row["kind"].get<std::string>() : row["level"].dump()) +
-            "</td><td>" + html_escape(row["end_reason"].get<std::string>()) +
+            "</td><td>" +
+            core::escape_markup(gta ? row["kind"].get<std::string>() : row["level"].dump()) +
+            "</td><td>" + core::escape_markup(row["end_reason"].get<std::string>()) +
             "</td><td class=\"num\">" + row["steps"].dump() + "</td>";
     html += gta ? "<td>" + verdict_html(row["official"]) + "</td><td>" + verdict_html(row["mat"]) +
                       "</td><td>" + verdict_html(row["tool_covered"]) + "</td>"
                 : "<td>" + verdict_html(row["correct"]) + "</td>";
-    html +=
-        "<td>" +
-        html_escape(cell(row["answer"].is_string() ? row["answer"].get<std::string>() : "", 200)) +
-        "</td><td>" + html_escape(tools_text(row["tools"])) + "</td></tr>\n";
+    html += "<td>" +
+            core::escape_markup(
+                cell(row["answer"].is_string() ? row["answer"].get<std::string>() : "", 200)) +
+            "</td><td>" + core::escape_markup(tools_text(row["tools"])) + "</td></tr>\n";
   }
   return html + "</table>\n" + kPageEnd;
 }
@@ -444,10 +420,11 @@ std::string trajectory_html(const agent::Trajectory& t, const Json& row) {
   html +=
       "<p><a href=\"../../report.html\">← report</a> · <a href=\"trajectory.json\">record "
       "(JSON)</a></p>\n";
-  html += "<h1>" + html_escape(benchmark) + " task " + html_escape(id) + "</h1>\n<dl>\n";
-  html += "<dt>end</dt><dd>" + html_escape(t.end_reason) + " · " + std::to_string(t.steps.size()) +
-          " step(s) · " + format_number(t.wall_ms / 1000, 1) + " s · model " +
-          html_escape(t.model.name) + "</dd>\n";
+  html += "<h1>" + core::escape_markup(benchmark) + " task " + core::escape_markup(id) +
+          "</h1>\n<dl>\n";
+  html += "<dt>end</dt><dd>" + core::escape_markup(t.end_reason) + " · " +
+          std::to_string(t.steps.size()) + " step(s) · " + format_number(t.wall_ms / 1000, 1) +
+          " s · model " + core::escape_markup(t.model.name) + "</dd>\n";
   if (t.error) html += "<dt>error</dt><dd>" + pre(*t.error) + "</dd>\n";
   html +=
       "<dt>final answer</dt><dd>" +
@@ -466,18 +443,19 @@ std::string trajectory_html(const agent::Trajectory& t, const Json& row) {
     for (const Json& name : row["reference_tools"]) {
       tools += (tools.empty() ? "" : ", ") + name.get<std::string>();
     }
-    html += "<dt>reference tools</dt><dd>" + html_escape(tools) + "</dd>\n";
+    html += "<dt>reference tools</dt><dd>" + core::escape_markup(tools) + "</dd>\n";
   }
   html += "</dl>\n<h2>Task</h2>\n" + pre(t.task);
   if (!t.files.empty()) {
     html += "<h2>Attached files</h2>\n<ul>\n";
     for (const agent::FileRef& file : t.files) {
-      html += "<li>" + html_escape(file.path) + " (" + html_escape(file.type) + ")";
+      html += "<li>" + core::escape_markup(file.path) + " (" + core::escape_markup(file.type) + ")";
       const std::string shown = agent::shown_task_image(file);
       std::error_code error;
       if (file.type == "image" && fs::is_regular_file(fs::path(t.run_dir) / shown, error)) {
-        html += "<br><a href=\"" + html_escape(shown) + "\"><img class=\"shown\" src=\"" +
-                html_escape(shown) + "\" alt=\"" + html_escape(file.path) + "\"></a>";
+        html += "<br><a href=\"" + core::escape_markup(shown) + "\"><img class=\"shown\" src=\"" +
+                core::escape_markup(shown) + "\" alt=\"" + core::escape_markup(file.path) +
+                "\"></a>";
       }
       html += "</li>\n";
     }
@@ -490,7 +468,7 @@ std::string trajectory_html(const agent::Trajectory& t, const Json& row) {
             std::to_string(step.tokens_in) + " in, " + std::to_string(step.tokens_out) +
             " out · model " + format_number(step.model_ms / 1000, 2) + " s · code " +
             format_number(step.exec_ms / 1000, 2) + " s · finish " +
-            html_escape(step.finish_reason) + "</p>\n";
+            core::escape_markup(step.finish_reason) + "</p>\n";
     if (!step.thought.empty()) html += "<h4>Thought</h4>" + pre(step.thought);
     if (!step.code.empty()) {
       html += "<h4>Code</h4>" + pre(step.code);
@@ -500,8 +478,8 @@ std::string trajectory_html(const agent::Trajectory& t, const Json& row) {
     if (step.observation) html += "<h4>Observation</h4>" + pre(*step.observation);
     if (step.error) html += "<h4>Error</h4>" + pre(*step.error);
     for (const std::string& image : step.images) {
-      html += "<a href=\"" + html_escape(image) + "\"><img class=\"shown\" src=\"" +
-              html_escape(image) + "\" alt=\"" + html_escape(image) + "\"></a>";
+      html += "<a href=\"" + core::escape_markup(image) + "\"><img class=\"shown\" src=\"" +
+              core::escape_markup(image) + "\" alt=\"" + core::escape_markup(image) + "\"></a>";
     }
     html += "</div>\n";
   }
@@ -668,28 +646,29 @@ std::string compare_markdown(const Json& c) {
 std::string compare_html(const Json& c) {
   const std::string title =
       benchmark_title(c) + ": " + std::to_string(c["runs"].size()) + " runs side by side";
-  std::string html = page_start(title) + "<h1>" + html_escape(title) + "</h1>\n";
+  std::string html = page_start(title) + "<h1>" + core::escape_markup(title) + "</h1>\n";
   html +=
       "<table><tr><th>run</th><th>report</th><th>model</th><th>tasks</th><th>with a "
       "record</th></tr>\n";
   std::vector<std::string> labels;
   for (const Json& run : c["runs"]) {
     labels.push_back(run["label"]);
-    html += "<tr><td>" + html_escape(run["label"].get<std::string>()) + "</td><td><a href=\"" +
-            html_escape(run["report_html"].get<std::string>()) + "\">" +
-            html_escape(run["run_dir"].get<std::string>()) + "</a></td><td>" +
-            html_escape(model_text(run["model"])) + "</td><td class=\"num\">" +
+    html += "<tr><td>" + core::escape_markup(run["label"].get<std::string>()) +
+            "</td><td><a href=\"" + core::escape_markup(run["report_html"].get<std::string>()) +
+            "\">" + core::escape_markup(run["run_dir"].get<std::string>()) + "</a></td><td>" +
+            core::escape_markup(model_text(run["model"])) + "</td><td class=\"num\">" +
             run["tasks"].dump() + "</td><td class=\"num\">" + run["recorded"].dump() +
             "</td></tr>\n";
   }
   html += "</table>\n<h2>Metrics</h2>\n<table><tr><th>metric</th>";
-  for (const std::string& label : labels) html += "<th>" + html_escape(label) + "</th>";
+  for (const std::string& label : labels) html += "<th>" + core::escape_markup(label) + "</th>";
   html += "</tr>\n";
   for (size_t m = 0; m < c["metrics"].size(); ++m) {
     const Json& metric = c["metrics"][m];
-    html += "<tr><td>" + html_escape(metric["label"].get<std::string>()) + "</td>";
+    html += "<tr><td>" + core::escape_markup(metric["label"].get<std::string>()) + "</td>";
     for (const Json& value : c["overall"][m]["values"]) {
-      html += "<td class=\"num\">" + html_escape(value_text(value, metric["unit"])) + "</td>";
+      html +=
+          "<td class=\"num\">" + core::escape_markup(value_text(value, metric["unit"])) + "</td>";
     }
     html += "</tr>\n";
   }
@@ -707,16 +686,16 @@ std::string compare_html(const Json& c) {
     }
     html += svg_bar_chart(metric["label"], metric["unit"], categories, series) + "\n";
   }
-  html += "</div>\n<h2>Tasks whose verdict (" + html_escape(c["verdict"].get<std::string>()) +
-          ") differs</h2>\n";
+  html += "</div>\n<h2>Tasks whose verdict (" +
+          core::escape_markup(c["verdict"].get<std::string>()) + ") differs</h2>\n";
   if (c["tasks_differing"].empty()) {
     html += "<p>None.</p>\n";
   } else {
     html += "<table><tr><th>id</th>";
-    for (const std::string& label : labels) html += "<th>" + html_escape(label) + "</th>";
+    for (const std::string& label : labels) html += "<th>" + core::escape_markup(label) + "</th>";
     html += "</tr>\n";
     for (const Json& task : c["tasks_differing"]) {
-      html += "<tr><td>" + html_escape(task["id"].get<std::string>()) + "</td>";
+      html += "<tr><td>" + core::escape_markup(task["id"].get<std::string>()) + "</td>";
       for (const Json& v : task["verdicts"]) html += "<td>" + verdict_html(v) + "</td>";
       html += "</tr>\n";
     }

@@ -13,9 +13,6 @@
 
 namespace mat::eval {
 
-// `text` with &, <, >, " and ' escaped for HTML text and attribute values.
-std::string html_escape(std::string_view text);
-
 // A horizontal bar chart as an <svg> element: one row per category, one bar per series in it.
 // Percent charts (`unit` "%") run from 0 to 100, others from 0 to the largest value. A missing
 // value is drawn as "n/a".

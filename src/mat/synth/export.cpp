@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 
-#include "mat/agent/memory.h"
+#include "mat/agent/staging.h"
 #include "mat/agent/trajectory.h"
 #include "mat/core/error.h"
+#include "mat/synth/card.h"
 #include "mat/synth/pipeline.h"
+#include "mat/train/conversation.h"
+#include "mat/train/dataset_export.h"
 
 namespace mat::synth {
 namespace {
@@ -14,77 +18,63 @@ namespace {
 namespace fs = std::filesystem;
 using core::Json;
 
-std::string system_prompt(const fs::path& run_dir, const std::string& version) {
-  const fs::path path = run_dir / "prompts" / (version + ".json");
-  if (!fs::exists(path)) return {};
-  return core::read_json_file(path).value("system_prompt", "");
-}
-
-// Copies the images the record's steps showed under OUT/images/<task>/ and returns their paths
-// per step, relative to OUT.
-std::vector<std::vector<std::string>> copy_step_images(const agent::Trajectory& record,
-                                                       const std::string& task,
-                                                       const fs::path& out) {
-  std::vector<std::vector<std::string>> images;
-  for (const agent::Step& step : record.steps) {
-    std::vector<std::string> paths;
-    for (const std::string& image : step.images) {
-      const fs::path relative = fs::path("images") / task / fs::path(image).filename();
-      const fs::path source = fs::path(record.run_dir) / image;
-      std::error_code error;
-      fs::create_directories((out / relative).parent_path());
-      fs::copy_file(source, out / relative, fs::copy_options::overwrite_existing, error);
-      if (error) {
-        throw core::Error("cannot copy the image " + source.string() + " of task " + task +
-                          " into the export: " + error.message());
-      }
-      paths.push_back(relative.string());
-    }
-    images.push_back(std::move(paths));
+// The agent's exact system prompts, by prompt version, as the run saved them when it started.
+train::SystemPromptOptions run_system_prompts(const fs::path& run_dir) {
+  train::SystemPromptOptions options;
+  std::error_code error;
+  for (const fs::directory_entry& entry : fs::directory_iterator(run_dir / "prompts", error)) {
+    if (entry.path().extension() != ".json") continue;
+    const Json prompt = core::read_json_file(entry.path());
+    options.by_version[prompt.value("version", entry.path().stem().string())] =
+        prompt.value("system_prompt", "");
   }
-  return images;
+  return options;
 }
 
-void write_lines(const fs::path& path, const std::vector<Json>& records, bool as_array) {
+// Copies every image the record shows (the task's attached images, under shown/task/, and the
+// steps' images) from its run folder to `task_out`, under the same relative paths, so that the
+// exported record, pointed at `task_out`, reads as it was recorded.
+void copy_task_images(const agent::Trajectory& record, const std::string& task,
+                      const fs::path& task_out) {
+  std::vector<std::string> paths;
+  for (const agent::FileRef& file : record.files) {
+    if (file.type == "image") paths.push_back(agent::shown_task_image(file));
+  }
+  for (const agent::Step& step : record.steps) {
+    paths.insert(paths.end(), step.images.begin(), step.images.end());
+  }
+  for (const std::string& path : paths) {
+    const fs::path relative = fs::path(path).lexically_normal();
+    if (relative.is_absolute() || relative.empty() || *relative.begin() == "..") {
+      throw core::Error("task " + task + "'s record names the image \"" + path +
+                        "\" outside its run folder; it cannot be exported");
+    }
+    const fs::path source = fs::path(record.run_dir) / relative;
+    std::error_code error;
+    fs::create_directories((task_out / relative).parent_path());
+    fs::copy_file(source, task_out / relative, fs::copy_options::overwrite_existing, error);
+    if (error) {
+      throw core::Error("cannot copy the image " + source.string() + " of task " + task +
+                        " into the export: " + error.message());
+    }
+  }
+}
+
+void write_lines(const fs::path& path, const std::vector<Json>& records) {
   const fs::path temporary = path.string() + ".part";
   {
     std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
     if (!file) throw core::Error("cannot write " + temporary.string());
-    if (as_array) {
-      file << Json(records).dump(2) << "\n";
-    } else {
-      for (const Json& record : records) file << record.dump() << "\n";
-    }
+    for (const Json& record : records) file << record.dump() << "\n";
     if (!file.flush()) throw core::Error("cannot write " + temporary.string());
   }
   fs::rename(temporary, path);
 }
 
-Json sharegpt_sample(const agent::Trajectory& record, const std::string& system,
-                     const std::vector<std::vector<std::string>>& step_images) {
-  Json messages = Json::array();
-  Json images = Json::array();
-  if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
-  messages.push_back({{"role", "user"}, {"content", agent::task_text(record.task, record.files)}});
-  for (size_t i = 0; i < record.steps.size(); ++i) {
-    const agent::Step& step = record.steps[i];
-    messages.push_back({{"role", "assistant"}, {"content", agent::assistant_text(step)}});
-    if (i + 1 == record.steps.size()) break;  // the answer ends the conversation
-    std::string content;
-    for (const std::string& image : step_images[i]) {
-      content += "<image>";
-      images.push_back(image);
-    }
-    content += agent::observation_text(step);
-    messages.push_back({{"role", "user"}, {"content", content}});
-  }
-  return {{"messages", messages}, {"images", images}};
-}
-
 }  // namespace
 
 const std::vector<std::string>& export_formats() {
-  static const std::vector<std::string> formats{"mat", "llamafactory"};
+  static const std::vector<std::string> formats{"mat", "llamafactory", "swift"};
   return formats;
 }
 
@@ -102,52 +92,44 @@ ExportSummary export_run(const fs::path& run_dir, Store& store, const std::strin
   const auto& formats = export_formats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
     throw core::Error("unknown export format \"" + format +
-                      "\"; the formats are mat, llamafactory");
+                      "\"; the formats are mat, llamafactory, swift");
   }
   std::error_code error;
   fs::create_directories(out, error);
   if (error) throw core::Error("cannot create " + out.string() + ": " + error.message());
   ExportSummary summary;
   std::vector<Json> records;
+  // The training formats: the same conversations and targets as `mat train` reads.
+  std::optional<train::DatasetWriter> writer;
+  if (format != "mat") writer.emplace(train::parse_export_format(format), out, "mat_synth");
+  train::SystemPrompts prompts(run_system_prompts(run_dir));
   for (const TaskRow& row : store.tasks(store.task_count())) {
     if (!is_accepted(store, row.id)) continue;
     agent::Trajectory record =
         agent::Trajectory::from_json(store.result(row.id, stage::kTrajectory)->output);
     if (!record.succeeded()) continue;
     const std::string name = task_name(row.id);
-    const auto step_images = copy_step_images(record, name, out);
     if (format == "mat") {
+      // A folder per task: two tasks' files may share a name.
+      const fs::path task_out = fs::absolute(out) / "tasks" / name;
+      copy_task_images(record, name, task_out);
       record.verdicts = {
           {stage::kVerifyFiles, store.result(row.id, stage::kVerifyFiles)->output},
           {stage::kVerifyTrajectory, store.result(row.id, stage::kVerifyTrajectory)->output}};
-      for (size_t i = 0; i < record.steps.size(); ++i) record.steps[i].images = step_images[i];
-      record.run_dir = fs::absolute(out).string();
+      record.run_dir = task_out.string();
       records.push_back(record.to_json());
     } else {
-      records.push_back(
-          sharegpt_sample(record, system_prompt(run_dir, record.prompt_version), step_images));
+      writer->add(train::conversation_from_trajectory(record, record.run_dir, name, {}, prompts));
     }
     ++summary.exported;
   }
   if (format == "mat") {
     summary.written.push_back(out / "trajectories.jsonl");
-    write_lines(summary.written.back(), records, false);
+    write_lines(summary.written.back(), records);
   } else {
-    summary.written.push_back(out / "mat_synth.json");
-    write_lines(summary.written.back(), records, true);
-    const Json info = {{"mat_synth",
-                        {{"file_name", "mat_synth.json"},
-                         {"formatting", "sharegpt"},
-                         {"columns", {{"messages", "messages"}, {"images", "images"}}},
-                         {"tags",
-                          {{"role_tag", "role"},
-                           {"content_tag", "content"},
-                           {"user_tag", "user"},
-                           {"assistant_tag", "assistant"},
-                           {"system_tag", "system"}}}}}};
-    core::write_json_file(out / "dataset_info.json", info);
-    summary.written.push_back(out / "dataset_info.json");
+    summary.written = writer->finish();
   }
+  write_card(run_dir, store, out);
   return summary;
 }
 

@@ -3,8 +3,10 @@
 //
 //   mat          OUT/trajectories.jsonl  (the trajectory record, verdicts filled; what `mat train`
 //                reads), the images its steps showed under OUT/images/<task>/
-//   llamafactory OUT/mat_synth.json (ShareGPT "messages" + "images", one <image> per image in
-//                its turn) and OUT/dataset_info.json, images under OUT/images/<task>/
+//   llamafactory OUT/mat_synth.json (ShareGPT "messages" + "images", one <image> where each image
+//                is shown) and OUT/dataset_info.json; swift OUT/mat_synth.jsonl (ms-swift's
+//                messages format). Both are train::DatasetWriter's: the same conversations and
+//                targets as `mat train` reads, images under OUT/images/.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,7 @@
 
 namespace mat::synth {
 
-const std::vector<std::string>& export_formats();  // "mat", "llamafactory"
+const std::vector<std::string>& export_formats();  // "mat", "llamafactory", "swift"
 
 struct ExportSummary {
   std::int64_t exported = 0;

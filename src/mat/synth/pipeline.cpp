@@ -4,14 +4,20 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
 #include "mat/core/utc_time.h"
+#include "mat/synth/file_code.h"
+#include "mat/synth/file_stages.h"
+#include "mat/synth/image_pool.h"
 #include "mat/synth/prompts.h"
 #include "mat/synth/queries.h"
+#include "mat/synth/query_dedupe.h"
 
 namespace mat::synth {
 namespace {
@@ -87,25 +93,38 @@ class Run {
       : run_dir_(run_dir),
         config_(config),
         store_(store),
-        deps_(deps),
+        deps_(limited(deps, options.limiter)),
         options_(options),
+        shard_(options.shard.value_or(Shard{})),
         seeds_(parse_seeds(builtin_seeds(config.seeds))) {}
 
   RunSummary go() {
-    const bool make_queries = !options_.only_stage || *options_.only_stage == stage::kQueries;
-    want_batches_ = make_queries;
-    total_tasks_ = store_.task_count();
-    next_batch_ = store_.next_batch_id();
-    if (!options_.only_stage || *options_.only_stage != stage::kQueries) {
-      for (const TaskRow& row : store_.tasks(options_.tasks)) queue_.push_back(row.id);
+    want_batches_ = !options_.only_stage || *options_.only_stage == stage::kQueries;
+    want_tasks_ = !options_.only_stage || *options_.only_stage != stage::kQueries;
+    if (ImagePool::exists(run_dir_)) pool_ = std::make_unique<ImagePool>(ImagePool::load(run_dir_));
+    if (deps_.embedder) {
+      dedupe_ = std::make_unique<QueryDedupe>(run_dir_, *deps_.embedder, config_.dedupe_similarity,
+                                              store_);
     }
+    for (const std::int64_t batch : store_.batch_ids()) recorded_batches_.insert(batch);
+    taken_batches_ = recorded_batches_;
+    {
+      std::lock_guard lock(mutex_);
+      // The recorded batches are screened again from the first (the kept tasks' embeddings make
+      // the index; the marks made before are made again, the same), so embedder failures throw
+      // here rather than in a worker.
+      queue_ready_tasks();
+    }
+    total_tasks_ = store_.task_count();
     save_agent_prompt();
     const int workers = std::max(1, options_.concurrency);
     std::vector<std::thread> threads;
     for (int i = 0; i < workers; ++i) threads.emplace_back([this] { work(); });
     for (std::thread& thread : threads) thread.join();
     if (failure_) std::rethrow_exception(failure_);
-    summary_.interrupted = interrupted_ || core::interrupt_requested();
+    summary_.budget_reached = options_.limiter != nullptr && options_.limiter->budget_reached();
+    summary_.interrupted =
+        !summary_.budget_reached && (interrupted_ || core::interrupt_requested());
     return summary_;
   }
 
@@ -119,11 +138,62 @@ class Run {
                                  {"system_prompt", deps_.agent_system_prompt}});
   }
 
-  bool batch_needed() const {
+  static PipelineDeps limited(PipelineDeps deps, CallLimiter* limiter) {
+    if (limiter == nullptr) return deps;
+    deps.models = [inner = deps.models, limiter](const std::string& stage) {
+      return limited_model(inner(stage), stage, *limiter);
+    };
+    return deps;
+  }
+
+  std::int64_t per_batch() const { return std::max(1, config_.queries_per_batch); }
+
+  // The next batch of this run's slice not recorded yet, from `next_batch_` on.
+  std::int64_t next_missing_batch() {
+    while (!shard_.has(next_batch_) || taken_batches_.count(next_batch_) != 0) ++next_batch_;
+    return next_batch_;
+  }
+
+  bool batch_needed() {
     if (!want_batches_ || fruitless_ >= kMaxFruitlessBatches) return false;
+    if (options_.shard) {  // its slice of the batches an unsharded run starts with
+      const std::int64_t last = (options_.tasks + per_batch() - 1) / per_batch();
+      return next_missing_batch() <= last;
+    }
+    // Only a batch that is needed even if those in flight bring all they can: the batches made
+    // are then 1..B for the smallest B that holds `tasks` live tasks, whatever order they
+    // finish in.
     const std::int64_t missing = options_.tasks - total_tasks_;
-    const std::int64_t per_batch = std::max(1, config_.queries_per_batch);
-    return missing > 0 && missing > batches_in_flight_ * per_batch;
+    return missing > 0 && missing > batches_in_flight_ * per_batch();
+  }
+
+  // Queues the live tasks of the batches that now follow an unbroken run of recorded batches
+  // (of this slice), in id order: a task is queued only once no batch before it can still bring
+  // a lower id with the same query, so which tasks run does not depend on finishing order.
+  void queue_ready_tasks() {
+    for (;;) {
+      std::int64_t next = ready_up_to_ + 1;
+      while (!shard_.has(next)) ++next;
+      if (recorded_batches_.count(next) == 0) break;
+      ready_up_to_ = next;
+    }
+    // Near-duplicates are screened here, once no batch before can still bring a lower id: which
+    // task survives is the one of lower id, whatever order the batches finished in. The batches'
+    // queries were embedded when they were made, so this asks the embedder nothing (except for
+    // batches recorded by an earlier process without their embeddings).
+    if (dedupe_ && ready_up_to_ > screened_up_to_) {
+      dedupe_->screen(store_.live_tasks_in_batches(screened_up_to_, ready_up_to_));
+      screened_up_to_ = ready_up_to_;
+    }
+    if (!want_tasks_ || ready_up_to_ <= queued_up_to_) return;
+    for (const TaskRow& row : store_.live_tasks_in_batches(queued_up_to_, ready_up_to_)) {
+      if (!shard_.has(row.batch)) continue;
+      const bool wanted = options_.shard ? row.id <= options_.tasks : queued_ < options_.tasks;
+      if (!wanted) continue;
+      queue_.push_back(row.id);
+      ++queued_;
+    }
+    queued_up_to_ = ready_up_to_;
   }
 
   void work() {
@@ -138,15 +208,28 @@ class Run {
         continue;
       }
       if (batch_needed()) {
-        const std::int64_t batch = next_batch_++;
+        const std::int64_t batch = next_missing_batch();
+        taken_batches_.insert(batch);  // no other worker makes it
         ++batches_in_flight_;
         lock.unlock();
-        std::vector<std::int64_t> added;
-        guarded([&] { added = run_batch(batch); });
+        bool recorded = false;
+        guarded([&] {
+          run_batch(batch);
+          recorded = true;
+        });
         lock.lock();
         --batches_in_flight_;
-        for (const std::int64_t id : added) {
-          if (!options_.only_stage) queue_.push_back(id);
+        if (recorded) {
+          recorded_batches_.insert(batch);
+          try {  // the embedder, for a batch another process recorded: the run cannot go on
+            queue_ready_tasks();
+          } catch (...) {
+            if (!failure_) failure_ = std::current_exception();
+          }
+          total_tasks_ = store_.task_count();  // less the near-duplicates just marked
+        } else {
+          taken_batches_.erase(batch);  // deferred or interrupted: still to make
+          next_batch_ = std::min(next_batch_, batch);
         }
         changed_.notify_all();
         continue;
@@ -193,7 +276,7 @@ class Run {
     if (options_.on_recorded) options_.on_recorded(line);
   }
 
-  std::vector<std::int64_t> run_batch(std::int64_t batch) {
+  void run_batch(std::int64_t batch) {
     const StagePrompt prompt = builtin_prompt(config_.queries_prompt);
     const auto examples = draw_examples(seeds_, config_.seed, batch, config_.examples_per_batch);
     const std::string text =
@@ -213,7 +296,8 @@ class Run {
     std::vector<QuerySpec> queries;
     if (answer.value) queries = queries_from(*answer.value);
     outcome.proposed = static_cast<int>(queries.size());
-    std::vector<std::int64_t> added = store_.add_batch(outcome, queries, options_.tasks);
+    if (dedupe_) dedupe_->embed(queries);  // compared once the earlier batches are recorded
+    const std::vector<std::int64_t> added = store_.add_batch(outcome, queries, per_batch());
     recorded("query batch " + std::to_string(batch) + ": " +
              (answer.value ? std::to_string(added.size()) + " new task(s) of " +
                                  std::to_string(queries.size()) + " proposed"
@@ -221,14 +305,15 @@ class Run {
     std::lock_guard lock(mutex_);
     ++summary_.batches;
     summary_.tasks_added += static_cast<std::int64_t>(added.size());
-    total_tasks_ += static_cast<std::int64_t>(added.size());
+    // Counted again (under the lock, so that counts land in order), not added up: a batch of
+    // lower id may have made one of ours a repeat.
+    total_tasks_ = store_.task_count();
     fruitless_ = added.empty() ? fruitless_ + 1 : 0;
     if (fruitless_ >= kMaxFruitlessBatches) {
       summary_.stopped = std::to_string(kMaxFruitlessBatches) +
                          " query batches in a row added no new task" +
                          (answer.error.empty() ? "" : "; the last failed: " + answer.error);
     }
-    return added;
   }
 
   // Runs the stages of task `id` that remain (or only options_.only_stage), in order, stopping
@@ -241,6 +326,7 @@ class Run {
       if (core::interrupt_requested()) return;
       std::optional<StageResult> result = store_.result(id, name);
       if (!result) {
+        if (!stage_applies(name, *row, store_)) continue;  // a file stage with nothing to make
         if (options_.only_stage && *options_.only_stage != name) return;
         result = run_stage(name, *row, query);
         if (!result) {  // interrupted: nothing recorded, and the run stops
@@ -263,6 +349,11 @@ class Run {
 
   std::optional<StageResult> run_stage(const std::string& name, const TaskRow& row,
                                        const std::string& query) {
+    const FileStageContext files{run_dir_,   config_, store_, deps_.models, deps_.embedder.get(),
+                                 pool_.get()};
+    if (name == stage::kFileContents) return run_file_contents(files, row);
+    if (name == stage::kFileCode) return run_file_code(files, row);
+    if (name == stage::kImages) return run_images(files, row);
     if (name == stage::kVerifyFiles) return verify_files(row, query);
     if (name == stage::kTrajectory) return trajectory(row, query);
     return verify_trajectory(row);
@@ -296,12 +387,15 @@ class Run {
 
   StageResult verify_files(const TaskRow& row, const std::string& query) {
     const StagePrompt prompt = builtin_prompt(config_.verify_files_prompt);
-    const std::string text =
-        fill(prompt.text, {{"query", query}, {"files", files_text(task_files(run_dir_, row.id))}});
-    const TeacherAnswer answer = ask_json(
-        *deps_.models(stage::kVerifyFiles), {llm::ChatMessage::text(llm::Role::kUser, text)}, {},
-        [](const Json& value) { return check_verdict(value, true); }, config_.max_parse_attempts,
-        {&store_, stage::kVerifyFiles, row.id, std::nullopt});
+    const std::vector<fs::path> files = task_files(run_dir_, row.id);
+    const std::string text = fill(prompt.text, {{"query", query}, {"files", files_text(files)}});
+    llm::ChatMessage message = llm::ChatMessage::text(llm::Role::kUser, text);
+    if (!files.empty()) message.parts.push_back(llm::ContentPart::from_text("\nThe files:\n"));
+    for (llm::ContentPart& part : shown_files(files)) message.parts.push_back(std::move(part));
+    const TeacherAnswer answer =
+        ask_json(*deps_.models(stage::kVerifyFiles), {message}, {},
+                 [](const Json& value) { return check_verdict(value, true); },
+                 config_.max_parse_attempts, {&store_, stage::kVerifyFiles, row.id, std::nullopt});
     return verdict_result(answer, prompt.version, true);
   }
 
@@ -362,18 +456,28 @@ class Run {
   const fs::path run_dir_;
   const RunConfig& config_;
   Store& store_;
-  const PipelineDeps& deps_;
+  const PipelineDeps deps_;  // with every model behind the limiter
   const RunOptions& options_;
+  const Shard shard_;
   const std::vector<QuerySpec> seeds_;
+  std::unique_ptr<ImagePool> pool_;      // the run's, when it has one
+  std::unique_ptr<QueryDedupe> dedupe_;  // with an embedder, when batches are made
 
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<std::int64_t> queue_;
   std::int64_t total_tasks_ = 0;
   std::int64_t next_batch_ = 1;
+  std::set<std::int64_t> recorded_batches_;
+  std::set<std::int64_t> taken_batches_;  // recorded or in flight
+  std::int64_t ready_up_to_ = 0;          // batches 1..this (of the slice) are all recorded
+  std::int64_t queued_up_to_ = 0;         // the tasks of batches 1..this were queued
+  std::int64_t screened_up_to_ = 0;       // the tasks of batches 1..this were de-duplicated
+  std::int64_t queued_ = 0;
   std::int64_t batches_in_flight_ = 0;
   int fruitless_ = 0;
   bool want_batches_ = true;
+  bool want_tasks_ = true;
   bool stop_ = false;         // take no more work
   bool interrupted_ = false;  // because of an interrupt
   int deferred_in_a_row_ = 0;
@@ -395,7 +499,14 @@ Json RunConfig::to_json() const {
            {{"queries", queries_prompt},
             {"verify_files", verify_files_prompt},
             {"verify_trajectory", verify_trajectory_prompt},
-            {"seeds", seeds}}}};
+            {"seeds", seeds},
+            {"file_contents", file_contents_prompt},
+            {"file_code", file_code_prompt}}},
+          {"file_code_timeout_s", file_code_timeout_s},
+          {"embedder", {{"model", embedder_model}, {"base_url", embedder_base_url}}},
+          {"dedupe_similarity", dedupe_similarity},
+          {"images", {{"pool", images}, {"captions", captions}}},
+          {"prices", prices}};
 }
 
 RunConfig RunConfig::from_json(const Json& json) {
@@ -420,22 +531,38 @@ RunConfig RunConfig::from_json(const Json& json) {
   config.verify_trajectory_prompt =
       field<std::string>(prompts, "verify_trajectory", config.verify_trajectory_prompt);
   config.seeds = field<std::string>(prompts, "seeds", config.seeds);
+  config.file_contents_prompt =
+      field<std::string>(prompts, "file_contents", config.file_contents_prompt);
+  config.file_code_prompt = field<std::string>(prompts, "file_code", config.file_code_prompt);
+  config.file_code_timeout_s = field<int>(json, "file_code_timeout_s", config.file_code_timeout_s);
+  const Json embedder = json.value("embedder", Json::object());
+  config.embedder_model = field<std::string>(embedder, "model", "");
+  config.embedder_base_url = field<std::string>(embedder, "base_url", "");
+  config.dedupe_similarity = field<double>(json, "dedupe_similarity", config.dedupe_similarity);
+  const Json images = json.value("images", Json::object());
+  config.images = field<std::string>(images, "pool", "");
+  config.captions = field<std::string>(images, "captions", "");
+  config.prices = json.value("prices", Json::object());
+  price_of(config.prices, config.teacher_model);  // mistyped prices fail now, not mid-run
   return config;
 }
 
 const std::vector<std::string>& task_stages() {
-  static const std::vector<std::string> stages{stage::kVerifyFiles, stage::kTrajectory,
-                                               stage::kVerifyTrajectory};
+  static const std::vector<std::string> stages{stage::kFileContents, stage::kFileCode,
+                                               stage::kImages,       stage::kVerifyFiles,
+                                               stage::kTrajectory,   stage::kVerifyTrajectory};
   return stages;
 }
 
 const std::vector<std::string>& all_stages() {
-  static const std::vector<std::string> stages{stage::kQueries, stage::kVerifyFiles,
-                                               stage::kTrajectory, stage::kVerifyTrajectory};
+  static const std::vector<std::string> stages{
+      stage::kQueries,     stage::kFileContents, stage::kFileCode,        stage::kImages,
+      stage::kVerifyFiles, stage::kTrajectory,   stage::kVerifyTrajectory};
   return stages;
 }
 
-void init_run(const fs::path& run_dir, const RunConfig& config) {
+void init_run(const fs::path& run_dir, const RunConfig& config, llm::Embedder* embedder,
+              const std::function<void(size_t done, size_t total)>& progress) {
   if (fs::exists(run_dir / kConfigFile)) {
     throw core::Error(run_dir.string() +
                       " holds a synth run already; run it with `mat synth run`, or choose "
@@ -445,6 +572,13 @@ void init_run(const fs::path& run_dir, const RunConfig& config) {
   builtin_prompt(config.queries_prompt);
   builtin_prompt(config.verify_files_prompt);
   builtin_prompt(config.verify_trajectory_prompt);
+  builtin_prompt(config.file_contents_prompt);
+  builtin_prompt(config.file_code_prompt);
+  if (!config.images.empty() && embedder == nullptr) {
+    throw core::Error(
+        "an image pool is searched by embedding: give the embedder's model with "
+        "--embedder MODEL");
+  }
   parse_seeds(builtin_seeds(config.seeds));
   std::error_code error;
   fs::create_directories(run_dir, error);
@@ -452,6 +586,11 @@ void init_run(const fs::path& run_dir, const RunConfig& config) {
   Json json = config.to_json();
   json["created_at"] = core::utc_now();
   { Store store(run_dir); }
+  if (!config.images.empty()) {
+    const fs::path captions = config.captions.empty() ? fs::path(config.images) / kCaptionsFile
+                                                      : fs::path(config.captions);
+    build_image_pool(run_dir, config.images, captions, *embedder, progress);
+  }
   core::write_json_file(run_dir / kConfigFile, json);
 }
 
@@ -461,6 +600,24 @@ RunConfig load_run_config(const fs::path& run_dir) {
                       " is not a synth run (no config.json); create one with `mat synth init`");
   }
   return RunConfig::from_json(core::read_json_file(run_dir / kConfigFile));
+}
+
+Shard parse_shard(const std::string& text) {
+  const auto slash = text.find('/');
+  const auto number = [&](const std::string& part) {
+    if (part.empty() || part.size() > 6 ||
+        part.find_first_not_of("0123456789") != std::string::npos) {
+      return -1;
+    }
+    return std::stoi(part);
+  };
+  const int index = slash == std::string::npos ? -1 : number(text.substr(0, slash));
+  const int count = slash == std::string::npos ? -1 : number(text.substr(slash + 1));
+  if (index < 1 || count < 1 || index > count) {
+    throw core::Error("--shard \"" + text +
+                      "\" is not i/n with 1 ≤ i ≤ n (e.g. 2/4: the second of four shards)");
+  }
+  return {index - 1, count};
 }
 
 std::string task_name(std::int64_t id) {
@@ -478,7 +635,8 @@ RunSummary run_pipeline(const fs::path& run_dir, const RunConfig& config, Store&
   if (options.only_stage && std::find(all_stages().begin(), all_stages().end(),
                                       *options.only_stage) == all_stages().end()) {
     throw core::Error("unknown stage \"" + *options.only_stage +
-                      "\"; the stages are queries, verify_files, trajectory, verify_trajectory");
+                      "\"; the stages are queries, file_contents, file_code, images, verify_files, "
+                      "trajectory, verify_trajectory");
   }
   Run run(run_dir, config, store, deps, options);
   return run.go();

@@ -1,5 +1,7 @@
 #include "mat/synth/teacher.h"
 
+#include <cstdint>
+#include <cstdio>
 #include <utility>
 
 #include "mat/core/error.h"
@@ -28,6 +30,14 @@ std::string request_text(const std::vector<llm::ChatMessage>& messages) {
   return text;
 }
 
+std::uint64_t fnv1a(std::uint64_t hash, std::string_view bytes) {
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
 class RecordingModel : public llm::ChatModel {
  public:
   RecordingModel(llm::ChatModel& inner, CallContext context)
@@ -41,6 +51,7 @@ class RecordingModel : public llm::ChatModel {
     call.task = context_.task;
     call.batch = context_.batch;
     call.attempt = ++calls_;
+    call.request_key = request_key(context_.stage, messages, params);
     // A run's history grows by a turn or two per call: keep what is new since the last call,
     // not the whole history again (a 20K-task run would store it quadratically).
     size_t known = 0;
@@ -140,6 +151,7 @@ TeacherAnswer ask_json(llm::ChatModel& model, std::vector<llm::ChatMessage> mess
     call.batch = context.batch;
     call.attempt = attempt;
     call.request = request_text(messages);
+    call.request_key = request_key(context.stage, messages, params);
     llm::ChatResult result;
     try {
       result = model.chat(messages, params);
@@ -180,6 +192,19 @@ TeacherAnswer ask_json(llm::ChatModel& model, std::vector<llm::ChatMessage> mess
   answer.error = "no usable reply after " + std::to_string(answer.attempts) +
                  " attempts; last problem: " + answer.error;
   return answer;
+}
+
+std::string request_key(const std::string& stage, const std::vector<llm::ChatMessage>& messages,
+                        const llm::GenerationParams& params) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  hash = fnv1a(hash, stage);
+  hash = fnv1a(hash, std::string_view("\0", 1));
+  hash = fnv1a(hash, params.seed ? std::to_string(*params.seed) : "-");
+  hash = fnv1a(hash, std::string_view("\0", 1));
+  hash = fnv1a(hash, request_text(messages));
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
+  return hex;
 }
 
 std::optional<std::string> check_verdict(const Json& value, bool updated_query) {

@@ -72,6 +72,12 @@ TeacherAnswer ask_json(llm::ChatModel& model, std::vector<llm::ChatMessage> mess
 // the trajectory stage's agent talks to. `inner` must outlive it.
 std::unique_ptr<llm::ChatModel> recording_model(llm::ChatModel& inner, CallContext context);
 
+// What a request to the teacher of `stage` asks, as a short stable key (FNV-1a of the stage, the
+// seed and the messages' text): the same request in another run, or after a resume, has the
+// same key, which is how replay finds its recorded reply. Images are left out of the text.
+std::string request_key(const std::string& stage, const std::vector<llm::ChatMessage>& messages,
+                        const llm::GenerationParams& params);
+
 // Shape checks of the verifier replies: {"verdict": "yes"|"no", "reason": str, ...}; with
 // `updated_query`, also "updated_query": str or null.
 std::optional<std::string> check_verdict(const core::Json& value, bool updated_query);
