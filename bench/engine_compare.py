@@ -8,7 +8,7 @@ of them). It writes a Qwen2-VL checkpoint with the 2B model's language shapes an
 (a one-layer vision tower: the figures are the decoder's) under tools/reference/bench-model/, the
 same weights as a bf16 GGUF (qwen2 architecture: for text M-RoPE is plain RoPE), then measures in
 this order and prints one table with every ratio: the machine's read bandwidth and matmul rates
-(from mat's bench), mat bf16 and f32 (build/bench/engine_bench), llama.cpp bf16 (llama-bench -t 2),
+(from mat's bench), mat bf16 and f32 (build/bench/engine_speed), llama.cpp bf16 (llama-bench -t 2),
 transformers bf16 (prefill forward and greedy generate). The JSON goes to
 bench/reference/engine_compare.json.
 """
@@ -133,7 +133,7 @@ def make_gguf(folder: pathlib.Path, gguf_path: pathlib.Path) -> None:
 def run_mat(folder: pathlib.Path, dtype: str, args) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     out = subprocess.run(
-        [str(ROOT / "build" / "bench" / "engine_bench"), "--weights", str(folder), "--dtype", dtype,
+        [str(ROOT / "build" / "bench" / "engine_speed"), "--weights", str(folder), "--dtype", dtype,
          "--prompt", str(args.prompt), "--decode", str(args.decode), "--threads", str(args.threads),
          "--repeat", str(args.repeat), "--batch", str(args.batch)],
         check=True, capture_output=True, text=True, env=env)

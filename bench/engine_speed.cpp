@@ -3,7 +3,7 @@
 // memory, the matmul rate of the model's dtype and the read bandwidth. Prints one JSON object;
 // bench/engine_compare.py runs it beside llama.cpp and transformers on the same weights.
 //
-//   OPENBLAS_NUM_THREADS=1 build/bench/engine_bench --weights DIR --dtype bf16 --prompt 1024
+//   OPENBLAS_NUM_THREADS=1 build/bench/engine_speed --weights DIR --dtype bf16 --prompt 1024
 //       --decode 64 [--batch 4] [--threads 2] [--repeat 3]
 #include <sys/resource.h>
 #include <torch/torch.h>
