@@ -6,6 +6,7 @@
 
 #include "mat/agent/staging.h"
 #include "mat/agent/trajectory.h"
+#include "mat/core/confined_dir.h"
 #include "mat/core/error.h"
 #include "mat/synth/card.h"
 #include "mat/synth/pipeline.h"
@@ -34,6 +35,8 @@ train::SystemPromptOptions run_system_prompts(const fs::path& run_dir) {
 // Copies every image the record shows (the task's attached images, under shown/task/, and the
 // steps' images) from its run folder to `task_out`, under the same relative paths, so that the
 // exported record, pointed at `task_out`, reads as it was recorded.
+constexpr std::size_t kMaxImageBytes = std::size_t{64} << 20;  // as core::ImageLimits
+
 void copy_task_images(const agent::Trajectory& record, const std::string& task,
                       const fs::path& task_out) {
   std::vector<std::string> paths;
@@ -49,13 +52,19 @@ void copy_task_images(const agent::Trajectory& record, const std::string& task,
       throw core::Error("task " + task + "'s record names the image \"" + path +
                         "\" outside its run folder; it cannot be exported");
     }
-    const fs::path source = fs::path(record.run_dir) / relative;
-    std::error_code error;
+    // The run folder holds the work dir the model's code wrote: read through the confined
+    // folder, so that a link planted there is refused, never followed.
+    std::string bytes;
+    try {
+      bytes = core::ConfinedDir(record.run_dir).read_regular(relative.string(), kMaxImageBytes);
+    } catch (const core::Error& e) {
+      throw core::Error("cannot copy the image \"" + path + "\" of task " + task +
+                        " into the export: " + e.what());
+    }
     fs::create_directories((task_out / relative).parent_path());
-    fs::copy_file(source, task_out / relative, fs::copy_options::overwrite_existing, error);
-    if (error) {
-      throw core::Error("cannot copy the image " + source.string() + " of task " + task +
-                        " into the export: " + error.message());
+    std::ofstream out(task_out / relative, std::ios::binary | std::ios::trunc);
+    if (!out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !out.flush()) {
+      throw core::Error("cannot write " + (task_out / relative).string());
     }
   }
 }
