@@ -1,10 +1,10 @@
 // dense() against torch's linear, op by op: bf16 weights through the AVX2 kernel (1 to 8 rows)
 // and the widened f32 GEMM (more rows, or a gradient to record), odd widths that leave a tail,
-// biases, and the gradients autograd gets through it.
+// biases, and the gradients autograd gets through it; attention_matmul() against torch's matmul.
+#include "mat/engine/cpu_linear.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-
-#include "mat/engine/cpu_linear.h"
 
 namespace mat::engine {
 namespace {
@@ -62,6 +62,28 @@ TEST(Dense, GradientsFlowThroughTheBf16Path) {
   ASSERT_TRUE(x.grad().defined());
   EXPECT_LE((x.grad().to(torch::kFloat32) - want).abs().max().item<double>(),
             1e-2 * (want.abs().max().item<double>() + 1));
+}
+
+TEST(AttentionMatmul, Bf16BatchedProductsMatchTheF32Product) {
+  torch::manual_seed(5);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor q = torch::randn({1, 2, 12, 16}).to(torch::kBFloat16);
+  const torch::Tensor k = torch::randn({1, 2, 9, 16}).to(torch::kBFloat16);
+  const torch::Tensor scores = attention_matmul(q, k.transpose(2, 3));
+  expect_close(scores, torch::matmul(q.to(torch::kFloat32), k.to(torch::kFloat32).transpose(2, 3))
+                           .to(torch::kBFloat16));
+  const torch::Tensor f = torch::randn({3, 4, 5});
+  const torch::Tensor g = torch::randn({3, 5, 2});
+  EXPECT_TRUE(torch::equal(attention_matmul(f, g), torch::matmul(f, g)));
+}
+
+TEST(AttentionMatmul, GradientsFlowThroughTheBf16Path) {
+  const torch::Tensor a = torch::randn({2, 3, 4}).to(torch::kBFloat16).requires_grad_(true);
+  const torch::Tensor b = torch::ones({2, 4, 5}).to(torch::kBFloat16);
+  attention_matmul(a, b).to(torch::kFloat32).sum().backward();
+  ASSERT_TRUE(a.grad().defined());
+  // d/da of sum(a b) with b all ones is 5 everywhere.
+  EXPECT_TRUE(torch::equal(a.grad().to(torch::kFloat32), torch::full({2, 3, 4}, 5.0)));
 }
 
 }  // namespace

@@ -153,4 +153,12 @@ torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight,
   return widened_linear(x, weight, bias);
 }
 
+torch::Tensor attention_matmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.scalar_type() != torch::kBFloat16 || b.scalar_type() != torch::kBFloat16 ||
+      !a.device().is_cpu() || !use_bf16_kernels()) {
+    return torch::matmul(a, b);
+  }
+  return torch::matmul(a.to(torch::kFloat32), b.to(torch::kFloat32)).to(torch::kBFloat16);
+}
+
 }  // namespace mat::engine

@@ -12,6 +12,10 @@
 // weights, CUDA, CPUs with AVX-512 BF16, MAT_BF16_KERNELS=0) goes to torch's linear unchanged.
 // Differentiable wherever autograd records: the kernel only runs when no gradient is needed.
 //
+// attention_matmul(a, b) is torch::matmul with the same rule for the activation-by-activation
+// products of attention (q k^T, p v): on those CPUs, bf16 operands are multiplied in f32 and
+// rounded once.
+//
 // Torch header: include it only from the engine and the trainer.
 #pragma once
 
@@ -21,5 +25,7 @@ namespace mat::engine {
 
 torch::Tensor dense(const torch::Tensor& x, const torch::Tensor& weight,
                     const torch::Tensor& bias = {});
+
+torch::Tensor attention_matmul(const torch::Tensor& a, const torch::Tensor& b);
 
 }  // namespace mat::engine

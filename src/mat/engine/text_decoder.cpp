@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "mat/core/error.h"
+#include "mat/engine/cpu_linear.h"
 #include "mat/engine/qwen2vl_model.h"
 
 namespace mat::engine {
@@ -90,14 +91,14 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope
   // stacked along the sequence axis.
   const torch::Tensor qg = q.reshape({batch, num_kv_heads_, groups * len, head_dim_});
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim_));
-  torch::Tensor scores = torch::matmul(qg, k.transpose(2, 3)) * scale;  // [B, KV, G*L, T]
+  torch::Tensor scores = attention_matmul(qg, k.transpose(2, 3)) * scale;  // [B, KV, G*L, T]
   scores = scores.to(torch::kFloat32);
   if (mask.defined()) {
     scores = (scores.view({batch, num_kv_heads_, groups, len, total}) + mask)
                  .view({batch, num_kv_heads_, groups * len, total});
   }
   const torch::Tensor probs = torch::softmax(scores, -1).to(dtype);
-  const torch::Tensor attn = torch::matmul(probs, v)  // [B, KV, G*L, hd]
+  const torch::Tensor attn = attention_matmul(probs, v)  // [B, KV, G*L, hd]
                                  .view({batch, num_heads_, len, head_dim_})
                                  .transpose(1, 2)
                                  .reshape({batch, len, num_heads_ * head_dim_});

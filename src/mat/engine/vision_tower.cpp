@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "mat/core/error.h"
+#include "mat/engine/cpu_linear.h"
 #include "mat/engine/qwen2vl_model.h"
 
 namespace mat::engine {
@@ -82,9 +83,9 @@ torch::Tensor VisionBlockImpl::forward(const torch::Tensor& x, const torch::Tens
     const torch::Tensor qs = q.narrow(0, begin, len).transpose(0, 1);  // [heads, len, hd]
     const torch::Tensor ks = k.narrow(0, begin, len).transpose(0, 1);
     const torch::Tensor vs = v.narrow(0, begin, len).transpose(0, 1);
-    const torch::Tensor scores = torch::matmul(qs, ks.transpose(1, 2)) * scale;
+    const torch::Tensor scores = attention_matmul(qs, ks.transpose(1, 2)) * scale;
     const torch::Tensor probs = torch::softmax(scores, -1, torch::kFloat32).to(x.scalar_type());
-    outputs.push_back(torch::matmul(probs, vs).transpose(0, 1));  // [len, heads, hd]
+    outputs.push_back(attention_matmul(probs, vs).transpose(0, 1));  // [len, heads, hd]
     begin += len;
   }
   const torch::Tensor attn = torch::cat(outputs, 0).reshape({n, dim});
