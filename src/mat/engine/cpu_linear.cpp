@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace mat::engine {
 
@@ -31,11 +32,6 @@ bool have_avx2_fma() {
   return have;
 }
 
-__attribute__((target("avx2,fma"))) inline __m256 load_bf16x8(const std::uint16_t* p) {
-  const __m128i half = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(half), 16));
-}
-
 __attribute__((target("avx2,fma"))) inline float horizontal_sum(__m256 v) {
   const __m128 quad = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
@@ -49,25 +45,67 @@ inline float bf16_to_f32(std::uint16_t v) {
   return f;
 }
 
-// out[r] = dot(w[0:in], x[r * ldx : r * ldx + in]) for R rows of x.
+// The kernel widens bf16 without shuffles: a 32-bit lane holding the pair (w[2i], w[2i+1]) gives
+// w[2i] when shifted left by 16 and w[2i+1] when its low half is masked off. So each block of 16
+// weights is multiplied by x's 16 values reordered once per call into (even indices, odd indices).
+constexpr std::int64_t kBlock = 16;
+
+// x[rows, in] with each full block of 16 reordered as x[0], x[2], ..., x[14], x[1], ..., x[15]; the
+// tail (in % 16) stays in place.
+std::vector<float> split_even_odd(const float* x, std::int64_t rows, std::int64_t in) {
+  std::vector<float> split(static_cast<std::size_t>(rows * in));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* src = x + r * in;
+    float* dst = split.data() + r * in;
+    std::int64_t k = 0;
+    for (; k + kBlock <= in; k += kBlock) {
+      for (std::int64_t i = 0; i < kBlock / 2; ++i) {
+        dst[k + i] = src[k + 2 * i];
+        dst[k + kBlock / 2 + i] = src[k + 2 * i + 1];
+      }
+    }
+    for (; k < in; ++k) dst[k] = src[k];
+  }
+  return split;
+}
+
+// out[r] = dot(w[0:in], x[r * in : (r + 1) * in]) for R rows of x (reordered by split_even_odd).
+// Fewer rows unroll over more blocks, so that enough independent FMA chains hide the latency.
 template <int R>
-__attribute__((target("avx2,fma"))) void dot_rows(const float* x, std::int64_t ldx,
-                                                  const std::uint16_t* w, std::int64_t in,
-                                                  float* out) {
-  __m256 acc[R][2];
-  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+__attribute__((target("avx2,fma"))) void dot_rows(const float* x, std::int64_t in,
+                                                  const std::uint16_t* w, float* out) {
+  constexpr int kUnroll = R <= 2 ? 2 : 1;
+  const __m256i high_half = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  __m256 acc[R][2 * kUnroll];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < 2 * kUnroll; ++c) acc[r][c] = _mm256_setzero_ps();
   std::int64_t k = 0;
-  for (; k + 16 <= in; k += 16) {
-    const __m256 w0 = load_bf16x8(w + k);
-    const __m256 w1 = load_bf16x8(w + k + 8);
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + r * ldx + k), acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + r * ldx + k + 8), acc[r][1]);
+  for (; k + kUnroll * kBlock <= in; k += kUnroll * kBlock) {
+    for (int u = 0; u < kUnroll; ++u) {
+      const std::int64_t at = k + u * kBlock;
+      const __m256i pairs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + at));
+      const __m256 even = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
+      const __m256 odd = _mm256_castsi256_ps(_mm256_and_si256(pairs, high_half));
+      for (int r = 0; r < R; ++r) {
+        const float* xr = x + r * in + at;
+        acc[r][2 * u] = _mm256_fmadd_ps(even, _mm256_loadu_ps(xr), acc[r][2 * u]);
+        acc[r][2 * u + 1] = _mm256_fmadd_ps(odd, _mm256_loadu_ps(xr + 8), acc[r][2 * u + 1]);
+      }
     }
   }
   for (int r = 0; r < R; ++r) {
-    float sum = horizontal_sum(_mm256_add_ps(acc[r][0], acc[r][1]));
-    for (std::int64_t j = k; j < in; ++j) sum += bf16_to_f32(w[j]) * x[r * ldx + j];
+    __m256 total = acc[r][0];
+    for (int c = 1; c < 2 * kUnroll; ++c) total = _mm256_add_ps(total, acc[r][c]);
+    float sum = horizontal_sum(total);
+    // Whole blocks left over from the unrolling are still reordered; the tail is in place.
+    std::int64_t j = k;
+    for (; j + kBlock <= in; j += kBlock) {
+      for (std::int64_t i = 0; i < kBlock / 2; ++i) {
+        sum += bf16_to_f32(w[j + 2 * i]) * x[r * in + j + i] +
+               bf16_to_f32(w[j + 2 * i + 1]) * x[r * in + j + kBlock / 2 + i];
+      }
+    }
+    for (; j < in; ++j) sum += bf16_to_f32(w[j]) * x[r * in + j];
     out[r] = sum;
   }
 }
@@ -75,25 +113,26 @@ __attribute__((target("avx2,fma"))) void dot_rows(const float* x, std::int64_t l
 // y[rows, out] = x[rows, in] (f32) times w[out, in] (bf16) transposed.
 void bf16_matvec(const float* x, std::int64_t rows, std::int64_t in, const std::uint16_t* w,
                  std::int64_t out, float* y) {
+  const std::vector<float> split = split_even_odd(x, rows, in);
   at::parallel_for(0, out, 16, [&](std::int64_t begin, std::int64_t end) {
     float part[kRowsPerDot];
     for (std::int64_t o = begin; o < end; ++o) {
       const std::uint16_t* row = w + o * in;
       for (std::int64_t r0 = 0; r0 < rows; r0 += kRowsPerDot) {
         const std::int64_t n = std::min(kRowsPerDot, rows - r0);
-        const float* xr = x + r0 * in;
+        const float* xr = split.data() + r0 * in;
         switch (n) {
           case 4:
-            dot_rows<4>(xr, in, row, in, part);
+            dot_rows<4>(xr, in, row, part);
             break;
           case 3:
-            dot_rows<3>(xr, in, row, in, part);
+            dot_rows<3>(xr, in, row, part);
             break;
           case 2:
-            dot_rows<2>(xr, in, row, in, part);
+            dot_rows<2>(xr, in, row, part);
             break;
           default:
-            dot_rows<1>(xr, in, row, in, part);
+            dot_rows<1>(xr, in, row, part);
             break;
         }
         for (std::int64_t i = 0; i < n; ++i) y[(r0 + i) * out + o] = part[i];
