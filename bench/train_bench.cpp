@@ -6,9 +6,10 @@
 //
 // Counters:
 //   tok/s      sample tokens per second of training;
-//   matmul     the rate of a [512 x 512] @ [512 x 1376] matmul in the same dtype, same run
-//   (FLOP/s); MFU        6 * N * tok/s / matmul, N = the decoder layers' parameters (embeddings and
-//   head
+//   matmul     the rate of a [512 x 512] @ [512 x 1376] matmul, same run, on the path the trainer
+//              takes: the dtype's own, except bf16 on CPUs without AVX-512 BF16, which the
+//              engine's dense() multiplies in f32 (cpu_linear.h), so the f32 rate;
+//   MFU        6 * N * tok/s / matmul, N = the decoder layers' parameters (embeddings and head
 //              excluded: the head runs only at the 256 target positions). The 6 is the usual
 //              full-training convention; with frozen base weights the backward pass skips the
 //              weight gradients, so the work actually done is nearer 4 * N per token.
@@ -105,6 +106,8 @@ void train_step(Setup& s, const train::Sample& sample, bool checkpointing) {
 }
 
 double matmul_rate(torch::Dtype dtype) {
+  __builtin_cpu_init();
+  if (dtype == torch::kBFloat16 && !__builtin_cpu_supports("avx512bf16")) dtype = torch::kFloat32;
   const torch::Tensor a = torch::randn({512, kHidden}).to(dtype);
   const torch::Tensor b = torch::randn({kHidden, kInter}).to(dtype);
   torch::Tensor c = torch::matmul(a, b);  // warm-up

@@ -68,6 +68,7 @@ struct ExportSettings {
   std::string run;
   std::string format;
   std::string out;
+  bool include_rejected = false;
 };
 
 // The run's embedder (at its own endpoint, else the teacher's), or none when it names no model.
@@ -268,9 +269,11 @@ int merge(const MergeSettings& s) {
 int export_command(const ExportSettings& s) {
   synth::load_run_config(s.run);
   synth::Store store(s.run);
-  const synth::ExportSummary summary = synth::export_run(s.run, store, s.format, s.out);
-  std::cout << summary.exported << " accepted trajectory(ies) exported as " << s.format << " to "
-            << s.out << "\n";
+  const synth::ExportSummary summary =
+      synth::export_run(s.run, store, s.format, s.out, s.include_rejected);
+  std::cout << summary.exported << " trajectory(ies) exported as " << s.format << " to " << s.out
+            << " (" << summary.exported - summary.rejected << " accepted by both verifiers, "
+            << summary.rejected << " rejected by one)\n";
   return 0;
 }
 
@@ -326,6 +329,10 @@ void add_synth_command(CLI::App& app, int& exit_code) {
   init_cmd->add_option("--captions", init_settings->config.captions,
                        "The pool's captions, one {\"image\", \"caption\"} per line "
                        "(default: IMAGES/captions.jsonl)");
+  init_cmd->add_flag(
+      "!--keep-rejected", init_settings->config.verifiers_stop_tasks,
+      "Run every stage of a task a verifier rejected too (verdicts recorded, export unchanged): "
+      "the data of the ablation without verifiers, from the same run");
   init_cmd
       ->add_option("--file-code-timeout", init_settings->config.file_code_timeout_s,
                    "Seconds a file-making script may run in the sandbox")
@@ -387,6 +394,10 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       ->required()
       ->check(CLI::IsMember(synth::export_formats()));
   export_cmd->add_option("--out", export_settings->out, "The folder to write")->required();
+  export_cmd->add_flag("--include-rejected", export_settings->include_rejected,
+                       "Also every task a verifier rejected whose trajectory ended with "
+                       "final_answer: the ablation without verifiers (needs a run made with "
+                       "init --keep-rejected)");
   export_cmd->callback([export_settings, &exit_code] {
     exit_code = guarded("mat synth export", [&] { return export_command(*export_settings); });
   });

@@ -76,6 +76,7 @@ class SynthPipeline : public ::testing::Test {
     config.teacher_base_url = server_.base_url();
     config.queries_per_batch = 3;
     config.max_parse_attempts = 2;
+    config.verifiers_stop_tasks = !keep_rejected_;
     return config;
   }
 
@@ -130,6 +131,7 @@ class SynthPipeline : public ::testing::Test {
     return core::read_file(summary.written.at(0));
   }
 
+  bool keep_rejected_ = false;
   core::TempDir dir_{"synth-pipeline"};
   testing::FakeOpenAIServer server_;
   tools::ToolRegistry registry_;
@@ -196,6 +198,36 @@ TEST_F(SynthPipeline, ExportsOnlyTasksAcceptedByBothVerifiers) {
   EXPECT_EQ(info["mat_synth"]["columns"]["messages"], "messages");
   EXPECT_EQ(info["mat_synth"]["tags"]["user_tag"], "user");
   EXPECT_THROW(export_text("axolotl"), core::Error);
+}
+
+TEST_F(SynthPipeline, AKeepRejectedRunGivesTheVerifiedDataAndTheAblationWithoutVerifiers) {
+  keep_rejected_ = true;
+  server_.enqueue(
+      ScriptedReply::text(queries_reply({"What is six times seven?", "Name a colour."})));
+  server_.enqueue(ScriptedReply::text(verdict("no", "the files do not hold the numbers")));
+  server_.enqueue(ScriptedReply::text(answer_step("42")));  // runs although the files failed
+  server_.enqueue(ScriptedReply::text(verdict("yes")));
+  server_.enqueue(ScriptedReply::text(verdict("yes")));
+  server_.enqueue(ScriptedReply::text(answer_step("blue")));
+  server_.enqueue(ScriptedReply::text(verdict("yes")));
+  run(2);
+  EXPECT_EQ(Store(run_dir()).counts().stages.at("trajectory").at("done"), 2);
+
+  const std::string verified = export_text("mat");
+  EXPECT_EQ(std::count(verified.begin(), verified.end(), '\n'), 1);
+  EXPECT_THAT(verified, HasSubstr("blue"));
+  EXPECT_THAT(verified, ::testing::Not(HasSubstr("six times seven")));
+
+  Store store(run_dir());
+  const ExportSummary ablation =
+      export_run(run_dir(), store, "mat", dir_.path() / "ablation", /*include_rejected=*/true);
+  EXPECT_EQ(ablation.exported, 2);
+  EXPECT_EQ(ablation.rejected, 1);
+  const std::string all = core::read_file(ablation.written.at(0));
+  const agent::Trajectory first =
+      agent::Trajectory::from_json(Json::parse(all.substr(0, all.find('\n'))));
+  EXPECT_EQ(first.final_answer, "42");
+  EXPECT_EQ(first.verdicts["verify_files"]["verdict"], "no");
 }
 
 TEST_F(SynthPipeline, MalformedRepliesAreRetriedWithTheErrorThenRecordedAsFailure) {

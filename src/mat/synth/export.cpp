@@ -97,7 +97,7 @@ bool is_accepted(Store& store, std::int64_t id) {
 }
 
 ExportSummary export_run(const fs::path& run_dir, Store& store, const std::string& format,
-                         const fs::path& out) {
+                         const fs::path& out, bool include_rejected) {
   const auto& formats = export_formats();
   if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
     throw core::Error("unknown export format \"" + format +
@@ -113,24 +113,29 @@ ExportSummary export_run(const fs::path& run_dir, Store& store, const std::strin
   if (format != "mat") writer.emplace(train::parse_export_format(format), out, "mat_synth");
   train::SystemPrompts prompts(run_system_prompts(run_dir));
   for (const TaskRow& row : store.tasks(store.task_count())) {
-    if (!is_accepted(store, row.id)) continue;
-    agent::Trajectory record =
-        agent::Trajectory::from_json(store.result(row.id, stage::kTrajectory)->output);
+    const bool accepted = is_accepted(store, row.id);
+    const auto trajectory = store.result(row.id, stage::kTrajectory);
+    if (!accepted && !(include_rejected && trajectory && trajectory->status == status::kDone)) {
+      continue;
+    }
+    agent::Trajectory record = agent::Trajectory::from_json(trajectory->output);
     if (!record.succeeded()) continue;
     const std::string name = task_name(row.id);
     if (format == "mat") {
       // A folder per task: two tasks' files may share a name.
       const fs::path task_out = fs::absolute(out) / "tasks" / name;
       copy_task_images(record, name, task_out);
-      record.verdicts = {
-          {stage::kVerifyFiles, store.result(row.id, stage::kVerifyFiles)->output},
-          {stage::kVerifyTrajectory, store.result(row.id, stage::kVerifyTrajectory)->output}};
+      for (const char* verifier : {stage::kVerifyFiles, stage::kVerifyTrajectory}) {
+        const auto verdict = store.result(row.id, verifier);
+        if (verdict) record.verdicts[verifier] = verdict->output;
+      }
       record.run_dir = task_out.string();
       records.push_back(record.to_json());
     } else {
       writer->add(train::conversation_from_trajectory(record, record.run_dir, name, {}, prompts));
     }
     ++summary.exported;
+    if (!accepted) ++summary.rejected;
   }
   if (format == "mat") {
     summary.written.push_back(out / "trajectories.jsonl");

@@ -340,7 +340,8 @@ class Run {
         std::lock_guard lock(mutex_);
         ++summary_.units;
       }
-      if (result->status == status::kRejected || result->status == status::kFailed) return;
+      if (result->status == status::kFailed) return;
+      if (result->status == status::kRejected && config_.verifiers_stop_tasks) return;
       if (name == stage::kVerifyFiles && result->status == status::kRewritten) {
         query = result->output.value("updated_query", query);
       }
@@ -506,6 +507,7 @@ Json RunConfig::to_json() const {
           {"embedder", {{"model", embedder_model}, {"base_url", embedder_base_url}}},
           {"dedupe_similarity", dedupe_similarity},
           {"images", {{"pool", images}, {"captions", captions}}},
+          {"verifiers_stop_tasks", verifiers_stop_tasks},
           {"prices", prices}};
 }
 
@@ -542,6 +544,8 @@ RunConfig RunConfig::from_json(const Json& json) {
   const Json images = json.value("images", Json::object());
   config.images = field<std::string>(images, "pool", "");
   config.captions = field<std::string>(images, "captions", "");
+  config.verifiers_stop_tasks =
+      field<bool>(json, "verifiers_stop_tasks", config.verifiers_stop_tasks);
   config.prices = json.value("prices", Json::object());
   price_of(config.prices, config.teacher_model);  // mistyped prices fail now, not mid-run
   return config;

@@ -46,6 +46,10 @@ struct RunConfig {
   double dedupe_similarity = 0.9;  // the cosine from which two queries are near-duplicates
   std::string images;    // the image pool's folder (indexed in RUN/image_pool/); empty: none
   std::string captions;  // its captions file; empty: IMAGES/captions.jsonl
+  // false: a task a verifier rejects still runs its later stages (verdicts recorded), so that one
+  // run gives both the verified data and the paper's ablation without verifiers
+  // (`mat synth export --include-rejected`).
+  bool verifiers_stop_tasks = true;
   // {"MODEL": {"input_per_mtok": x, "output_per_mtok": y}}: what each call's cost is reckoned at.
   core::Json prices = core::Json::object();
 
