@@ -31,6 +31,8 @@ TEST(ToolCalls, GtaToolsMapToTheirMatCounterparts) {
   EXPECT_THAT(mat_tools_for("OCR"), ElementsAre("ocr"));
   EXPECT_THAT(mat_tools_for("GoogleSearch"), ElementsAre("web_search", "visit_page"));
   EXPECT_TRUE(mat_tools_for("Calculator").empty());  // plain Python in MAT
+  // A reference call by one of mat's own tools (a GTA-format dataset written for mat) is itself.
+  EXPECT_THAT(mat_tools_for("facedetection"), ElementsAre("facedetection"));
   EXPECT_EQ(gta_category("MathOCR"), "logic");
   EXPECT_EQ(gta_category("Nope"), "");
 }

@@ -331,7 +331,13 @@ TEST_F(EvalRun, TheHtmlReportRendersWithChartsAndLinksThatResolve) {
   for (const std::string& link : links_of(cmp_dom)) {
     EXPECT_TRUE(fs::exists(cmp / unescape(link))) << link;
   }
-  EXPECT_TRUE(fs::exists(cmp / "compare.json"));
+  // Each run's headline figures, under its label, for scripts that read compare.json.
+  const core::Json comparison = core::read_json_file(cmp / "compare.json");
+  EXPECT_EQ(comparison["runs"][1]["label"], "tuned");
+  EXPECT_EQ(comparison["runs"][1]["tasks"], 2);
+  EXPECT_DOUBLE_EQ(comparison["runs"][1]["overall"]["ans_acc_official"]["value"].get<double>(),
+                   50.0);
+  EXPECT_TRUE(comparison["runs"][0]["overall"].contains("code_exec"));
   EXPECT_TRUE(fs::exists(cmp / "compare.md"));
 }
 

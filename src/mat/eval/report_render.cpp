@@ -533,7 +533,8 @@ Json compare_reports(const std::vector<Json>& reports, const std::vector<std::st
                     {"report_html", report_html_path.string()},
                     {"model", reports[i]["model"]},
                     {"tasks", reports[i]["tasks"]},
-                    {"recorded", reports[i]["recorded"]}});
+                    {"recorded", reports[i]["recorded"]},
+                    {"overall", reports[i]["overall"]}});
   }
   Json overall = Json::array();
   for (const Json& metric : first["metrics"]) {

@@ -63,9 +63,10 @@ constexpr MetricInfo kToolAcc{
     "AddText: add_text; GoogleSearch: web_search or visit_page; MathOCR: ocr or visualizer; "
     "CountGivenObject: objectlocation, visualizer or facedetection; TextToImage: "
     "image_generator; ImageStylization: image_edit). Calculator, Solver and Plot are plain Python "
-    "in MAT and are left out; queries whose chain holds only those are not counted. A tool is "
-    "called when its name followed by '(' occurs in a step's code (the record holds no list of "
-    "calls), whether or not the code then ran. This is an end-to-end measure, not GTA's "
+    "in MAT and are left out; queries whose chain holds only those are not counted. A reference "
+    "tool named by one of mat's own names (a GTA-format dataset written for mat) is itself. A "
+    "tool is called when its name followed by '(' occurs in a step's code (the record holds no "
+    "list of calls), whether or not the code then ran. This is an end-to-end measure, not GTA's "
     "step-by-step ToolAcc."};
 constexpr MetricInfo kCodeExec{
     "code_exec", "CodeExec", "%",
@@ -342,7 +343,7 @@ std::map<std::string, int> tool_calls_in(std::string_view code,
   return calls;
 }
 
-const std::vector<std::string>& mat_tools_for(std::string_view gta_tool) {
+std::vector<std::string> mat_tools_for(std::string_view gta_tool) {
   static const std::map<std::string, std::vector<std::string>, std::less<>> kMap = {
       {"OCR", {"ocr"}},
       {"ImageDescription", {"visualizer"}},
@@ -356,9 +357,13 @@ const std::vector<std::string>& mat_tools_for(std::string_view gta_tool) {
       {"TextToImage", {"image_generator"}},
       {"ImageStylization", {"image_edit"}},
   };
-  static const std::vector<std::string> kNone;
+  static const std::set<std::string, std::less<>> kPlainPython = {"Calculator", "Solver", "Plot"};
   const auto found = kMap.find(gta_tool);
-  return found == kMap.end() ? kNone : found->second;
+  if (found != kMap.end()) return found->second;
+  if (kPlainPython.contains(gta_tool)) return {};
+  // Not one of GTA's tools: a dataset in GTA's format written with mat's own tool names (e.g. by
+  // `mat teacher tasks`), whose reference calls name the tool itself.
+  return {std::string(gta_tool)};
 }
 
 std::string gta_category(std::string_view tool) {
@@ -415,7 +420,7 @@ Json gta_report(const GtaDataset& dataset, const RunRecords& records, llm::Embed
     Json covered = Json();
     for (const std::string& tool : reference) {
       if (!gta_category(tool).empty()) categories.insert(gta_category(tool));
-      const std::vector<std::string>& counterparts = mat_tools_for(tool);
+      const std::vector<std::string> counterparts = mat_tools_for(tool);
       if (counterparts.empty()) continue;
       const bool hit = std::any_of(counterparts.begin(), counterparts.end(),
                                    [&](const std::string& n) { return row["tools"].contains(n); });

@@ -33,8 +33,9 @@ std::map<std::string, int> tool_calls_in(std::string_view code,
                                          const std::vector<std::string>& tools);
 
 // The MAT tools that do the work of a GTA tool; empty for the tools MAT leaves to plain Python
-// (Calculator, Solver, Plot) and for names GTA does not have.
-const std::vector<std::string>& mat_tools_for(std::string_view gta_tool);
+// (Calculator, Solver, Plot). A name GTA does not have is taken as a mat tool's own name (a
+// GTA-format dataset written for mat, e.g. by `mat teacher tasks`): itself.
+std::vector<std::string> mat_tools_for(std::string_view gta_tool);
 
 // GTA's category of a tool: "perception", "operation", "logic", "creativity" ("" when unknown).
 std::string gta_category(std::string_view gta_tool);
