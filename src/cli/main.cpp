@@ -11,9 +11,13 @@
 #include "generate_command.h"
 #include "index_command.h"
 #include "mat/core/error.h"
+#include "model_command.h"
+#include "pretrain_command.h"
 #include "run_command.h"
 #include "serve_command.h"
 #include "synth_command.h"
+#include "teacher_command.h"
+#include "tokenizer_command.h"
 #include "toml_config.h"
 #include "tool_commands.h"
 #include "train_command.h"
@@ -36,8 +40,12 @@ int main(int argc, char** argv) {
   mat::cli::add_generate_command(app, exit_code);
   mat::cli::add_serve_command(app, exit_code);
   mat::cli::add_synth_command(app, exit_code);
+  mat::cli::add_teacher_command(app, exit_code);
   mat::cli::add_export_dataset_command(app, exit_code);
   mat::cli::add_train_command(app, exit_code);
+  mat::cli::add_tokenizer_command(app, exit_code);
+  mat::cli::add_model_command(app, exit_code);
+  mat::cli::add_pretrain_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

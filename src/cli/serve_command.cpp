@@ -1,16 +1,13 @@
 #include "serve_command.h"
 
-#include <poll.h>
-
-#include <atomic>
 #include <iostream>
 #include <memory>
-#include <thread>
 
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
 #include "mat/engine/local_engine.h"
 #include "mat/engine/openai_server.h"
+#include "serve_until_interrupted.h"
 
 namespace mat::cli {
 namespace {
@@ -52,15 +49,7 @@ int serve(ServeSettings& s) {
     std::cerr << " (batches of " << s.server.scheduler.max_batch << ", queue "
               << s.server.scheduler.max_queue << "); Ctrl-C stops" << std::endl;
 
-    std::atomic<bool> done{false};
-    std::thread watcher([&server, &done] {
-      pollfd fd{core::interrupt_fd(), POLLIN, 0};
-      while (!done && !core::interrupt_requested()) poll(&fd, 1, 200);
-      server.stop();
-    });
-    server.serve();
-    done = true;
-    watcher.join();
+    serve_until_interrupted([&server] { server.serve(); }, [&server] { server.stop(); });
     std::cerr << "mat serve: stopped\n";
     return 0;
   } catch (const core::Error& e) {

@@ -10,6 +10,7 @@
 #include <random>
 #include <thread>
 
+#include "mat/core/http_listen.h"
 #include "mat/core/json.h"
 #include "mat/engine/serve_request.h"
 
@@ -306,19 +307,7 @@ OpenAIServer::~OpenAIServer() {
 }
 
 int OpenAIServer::bind() {
-  const std::string& host = impl_->options.host;
-  int port = impl_->options.port;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(host);
-  } else if (!impl_->http.bind_to_port(host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    throw core::Error("cannot listen on " + host + ":" + std::to_string(impl_->options.port) +
-                      " (in use, or not an address of this machine); choose another --port "
-                      "or --host");
-  }
-  return port;
+  return core::bind_listener(impl_->http, impl_->options.host, impl_->options.port);
 }
 
 void OpenAIServer::serve() {

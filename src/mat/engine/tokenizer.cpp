@@ -649,8 +649,13 @@ struct Tokenizer::Impl {
   void compile(std::string_view pattern);
 
   std::vector<Piece> split_added(std::string_view text, const AddedTokens& added) const;
-  // Splits `text` with the pre-tokenizer's pattern and appends the ids of each word.
-  void encode_words(std::string_view text, std::vector<std::int32_t>& ids) const;
+  // Calls added(id) for each added token of `text` and plain(stretch) for each normalised stretch
+  // of text between them, in order.
+  template <class Added, class Plain>
+  void scan(std::string_view text, Added&& added, Plain&& plain) const;
+  // Splits `text` with the pre-tokenizer's pattern, calling word(substring) for each word.
+  template <class Word>
+  void split_words(std::string_view text, Word&& word) const;
   void bpe(std::string_view word, std::vector<std::int32_t>& out) const;
   void bpe_uncached(std::string_view word, std::vector<std::int32_t>& out) const;
   void bpe_short(std::string_view word, std::vector<std::int32_t>& out) const;
@@ -898,13 +903,14 @@ std::vector<Piece> Tokenizer::Impl::split_added(std::string_view text,
   return out;
 }
 
-void Tokenizer::Impl::encode_words(std::string_view text, std::vector<std::int32_t>& ids) const {
+template <class Word>
+void Tokenizer::Impl::split_words(std::string_view text, Word&& word) const {
   if (split.code == nullptr) {
-    bpe(text, ids);
+    word(text);
     return;
   }
   if (qwen2_split) {
-    split_qwen2(text, [&](std::size_t b, std::size_t e) { bpe(text.substr(b, e - b), ids); });
+    split_qwen2(text, [&](std::size_t b, std::size_t e) { word(text.substr(b, e - b)); });
     return;
   }
   pcre2_match_data* md = pcre2_match_data_create_from_pattern(split.code, nullptr);
@@ -928,9 +934,9 @@ void Tokenizer::Impl::encode_words(std::string_view text, std::vector<std::int32
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     const std::size_t b = ov[0];
     const std::size_t e = ov[1];
-    if (b > last) bpe(text.substr(last, b - last), ids);
+    if (b > last) word(text.substr(last, b - last));
     if (e > b) {
-      bpe(text.substr(b, e - b), ids);
+      word(text.substr(b, e - b));
       offset = e;
     } else {
       // An empty match: step over one character.
@@ -942,15 +948,13 @@ void Tokenizer::Impl::encode_words(std::string_view text, std::vector<std::int32
     }
     last = e;
   }
-  if (last < text.size()) bpe(text.substr(last), ids);
+  if (last < text.size()) word(text.substr(last));
   pcre2_match_data_free(md);
 }
 
 void Tokenizer::Impl::bpe_uncached(std::string_view word, std::vector<std::int32_t>& out) const {
   if (ignore_merges) {
-    std::string mapped;
-    for (char c : word) mapped += alphabet().symbol[static_cast<unsigned char>(c)];
-    if (const auto it = vocab.find(mapped); it != vocab.end()) {
+    if (const auto it = vocab.find(byte_level_spelling(word)); it != vocab.end()) {
       out.push_back(it->second);
       return;
     }
@@ -1105,39 +1109,55 @@ std::unique_ptr<Tokenizer::Impl> Tokenizer::Impl::build(const J& json, const std
   return impl;
 }
 
-std::vector<std::int32_t> Tokenizer::encode(std::string_view raw) const {
-  const Impl& m = *impl_;
+template <class Added, class Plain>
+void Tokenizer::Impl::scan(std::string_view raw, Added&& added, Plain&& plain) const {
   std::string repaired;
   std::string_view text = raw;
   if (!valid_utf8(raw)) {
     repaired = utf8_lossy(raw);
     text = repaired;
   }
-  std::vector<std::int32_t> ids;
-  ids.reserve(text.size() / 3 + 16);
   std::string buffer;
-  for (const Piece& piece : m.split_added(text, m.raw_added)) {
+  for (const Piece& piece : split_added(text, raw_added)) {
     if (piece.added_id >= 0) {
-      ids.push_back(piece.added_id);
+      added(piece.added_id);
       continue;
     }
     std::string_view normalized = piece.text;
-    if (m.nfc) {
+    if (nfc) {
       try {
         normalized = nfc_normalize(piece.text, buffer);
       } catch (const core::Error& e) {
-        fail(m.name, e.what());
+        fail(name, e.what());
       }
     }
-    for (const Piece& inner : m.split_added(normalized, m.normalized_added)) {
+    for (const Piece& inner : split_added(normalized, normalized_added)) {
       if (inner.added_id >= 0) {
-        ids.push_back(inner.added_id);
-        continue;
+        added(inner.added_id);
+      } else {
+        plain(inner.text);
       }
-      m.encode_words(inner.text, ids);
     }
   }
+}
+
+std::vector<std::int32_t> Tokenizer::encode(std::string_view text) const {
+  const Impl& m = *impl_;
+  std::vector<std::int32_t> ids;
+  ids.reserve(text.size() / 3 + 16);
+  m.scan(
+      text, [&](std::int32_t id) { ids.push_back(id); },
+      [&](std::string_view plain) {
+        m.split_words(plain, [&](std::string_view word) { m.bpe(word, ids); });
+      });
   return ids;
+}
+
+void Tokenizer::pre_tokenize(std::string_view text,
+                             const std::function<void(std::string_view)>& word) const {
+  const Impl& m = *impl_;
+  m.scan(
+      text, [](std::int32_t) {}, [&](std::string_view plain) { m.split_words(plain, word); });
 }
 
 std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool skip_special_tokens) const {
@@ -1200,6 +1220,12 @@ bool Tokenizer::is_special(std::int32_t id) const {
 
 std::size_t Tokenizer::vocab_size() const {
   return impl_->tokens.size();
+}
+
+std::string byte_level_spelling(std::string_view bytes) {
+  std::string out;
+  for (const char c : bytes) out += alphabet().symbol[static_cast<unsigned char>(c)];
+  return out;
 }
 
 }  // namespace mat::engine

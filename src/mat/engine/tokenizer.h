@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +38,10 @@ class Tokenizer {
   // Invalid UTF-8 is first replaced by U+FFFD. Thread-safe.
   std::vector<std::int32_t> encode(std::string_view text) const;
 
+  // The words BPE sees in `text`, in order, as bytes: added tokens left out, the rest normalised
+  // and split by the pre-tokenizer. What a vocabulary is trained on (tokenizer_trainer.h).
+  void pre_tokenize(std::string_view text, const std::function<void(std::string_view)>& word) const;
+
   // The text of `ids`; ids outside the vocabulary are skipped, invalid UTF-8 from partial byte
   // tokens becomes U+FFFD.
   std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const;
@@ -57,5 +62,9 @@ class Tokenizer {
   explicit Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The byte-level spelling of `bytes`, as vocabularies and merges write tokens (GPT-2's alphabet:
+// printable bytes stand for themselves, the other 68 are shifted to U+0100 and up).
+std::string byte_level_spelling(std::string_view bytes);
 
 }  // namespace mat::engine

@@ -43,6 +43,24 @@ void AdamW::zero_grad() {
   }
 }
 
+double AdamW::clip_grad_norm(double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (auto& [_, slot] : slots_) {
+    if (slot.param.grad().defined()) grads.push_back(slot.param.grad());
+  }
+  double squares = 0;
+  for (const torch::Tensor& g : grads) squares += g.to(torch::kFloat64).pow(2).sum().item<double>();
+  const double norm = std::sqrt(squares);
+  if (max_norm > 0) {
+    const double coef = max_norm / (norm + 1e-6);
+    if (coef < 1) {
+      for (torch::Tensor& g : grads) g.mul_(coef);
+    }
+  }
+  return norm;
+}
+
 std::map<std::string, torch::Tensor> AdamW::state() const {
   std::map<std::string, torch::Tensor> out;
   for (const auto& [name, slot] : slots_) {

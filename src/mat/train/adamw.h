@@ -33,6 +33,9 @@ class AdamW {
   // gradient is skipped, as torch does).
   void step(double lr);
   void zero_grad();
+  // Scales the gradients to a global norm of at most `max_norm` (torch's clip_grad_norm_; 0: no
+  // clipping) and returns the norm before clipping.
+  double clip_grad_norm(double max_norm);
 
   std::int64_t steps() const { return steps_; }
   // m and v of every parameter ("<name>.exp_avg", "<name>.exp_avg_sq") for a checkpoint.

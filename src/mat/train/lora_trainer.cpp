@@ -73,28 +73,6 @@ double eval_loss(engine::Qwen2VLModelImpl& model, const std::vector<const Sample
   return tokens > 0 ? sum / static_cast<double>(tokens) : 0.0;
 }
 
-// Scales the gradients to a global norm of at most `clip` (torch's clip_grad_norm_); returns
-// the norm before clipping.
-double clip_gradients(const std::vector<LoraModule>& modules, double clip) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const LoraModule& m : modules) {
-    for (const torch::Tensor& p : {m.a, m.b}) {
-      if (p.grad().defined()) grads.push_back(p.grad());
-    }
-  }
-  double squares = 0;
-  for (const torch::Tensor& g : grads) squares += g.to(torch::kFloat64).pow(2).sum().item<double>();
-  const double norm = std::sqrt(squares);
-  if (clip > 0) {
-    const double coef = clip / (norm + 1e-6);
-    if (coef < 1) {
-      for (torch::Tensor& g : grads) g.mul_(coef);
-    }
-  }
-  return norm;
-}
-
 std::vector<StepRecord> log_until(const fs::path& path, std::int64_t step) {
   std::vector<StepRecord> log = read_train_log(path);
   log.erase(
@@ -182,7 +160,7 @@ TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& d
     StepRecord record;
     record.step = step + 1;
     record.loss = loss;
-    record.grad_norm = clip_gradients(modules, options.clip);
+    record.grad_norm = optimizer.clip_grad_norm(options.clip);
     record.lr = schedule.at(step);
     optimizer.step(record.lr);
     optimizer.zero_grad();

@@ -1,0 +1,28 @@
+#include "mat/teacher/solution_steps.h"
+
+namespace mat::teacher {
+
+SolutionStep ocr_step(const std::string& file, const std::string& what) {
+  return {"I need the text of the " + what + " first. I will read it with ocr and print it.",
+          "result = ocr(image_path=\"" + file + "\")\nprint(result[\"text\"])"};
+}
+
+SolutionStep face_step(const std::string& file) {
+  return {
+      "I need the faces in the photo first. I will find them with facedetection and print "
+      "how many there are.",
+      "faces = facedetection(image_path=\"" + file + "\")\nprint(len(faces), faces)"};
+}
+
+SolutionStep answer_step(const std::string& thought, const std::string& lines) {
+  return {thought, lines + "\nprint(answer)\n" + kFinalAnswer};
+}
+
+SolutionStep with_wrong_answer(SolutionStep step) {
+  const std::string right = kFinalAnswer;
+  const auto at = step.code.rfind(right);
+  if (at != std::string::npos) step.code.replace(at, right.size(), kWrongFinalAnswer);
+  return step;
+}
+
+}  // namespace mat::teacher

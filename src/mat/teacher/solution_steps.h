@@ -1,0 +1,24 @@
+// The steps the families' canonical solutions share, written once so that every family teaches
+// the controller the same idiom for the same tool.
+#pragma once
+
+#include <string>
+
+#include "mat/teacher/task.h"
+
+namespace mat::teacher {
+
+// Reads `file` with ocr into `result` and prints its text.
+SolutionStep ocr_step(const std::string& file, const std::string& what);
+
+// Finds the faces of `file` into `faces` and prints how many there are.
+SolutionStep face_step(const std::string& file);
+
+// A last step: `lines` (which set `answer`), then prints it and gives it as the final answer.
+SolutionStep answer_step(const std::string& thought, const std::string& lines);
+
+// The same step with its final answer made wrong on purpose (fault injection), or the step
+// unchanged when it gives no final answer.
+SolutionStep with_wrong_answer(SolutionStep step);
+
+}  // namespace mat::teacher
