@@ -9,12 +9,10 @@ build: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default
 
-# Until a local model exists, the agent runs against the endpoint in OPENAI_BASE_URL.
-EXAMPLE := examples/table-sum
-MAT_MODEL ?= gpt-4o-mini
+# The whole MAT loop offline (scripts/offline-loop.sh): synthesize, pretrain and tune a tiny
+# controller, evaluate base against tuned; the tuned controller becomes `mat run`'s default.
 run: build
-	@build/mat run "$$(cat $(EXAMPLE)/task.txt)" --file $(EXAMPLE)/table.png --model "$(MAT_MODEL)" \
-	  --run-dir build/example-run/$$(date +%Y%m%dT%H%M%S)
+	@scripts/offline-loop.sh build/offline-loop
 
 test: build
 	@ctest --preset default

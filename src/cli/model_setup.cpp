@@ -1,9 +1,12 @@
 #include "model_setup.h"
 
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 
+#include "mat/core/json.h"
 #include "mat/engine/local_chat_model.h"
 #include "mat/engine/local_engine.h"
 
@@ -13,6 +16,17 @@ namespace {
 const char* env_or_null(const char* name) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? value : nullptr;
+}
+
+// --prompt-template: a template file, or the name of a built-in version (t3-tiny).
+agent::PromptTemplate prompt_template(const std::string& value) {
+  if (value.empty()) return agent::PromptTemplate::builtin();
+  std::error_code error;
+  if (!std::filesystem::exists(value, error) && value.find('/') == std::string::npos &&
+      !value.ends_with(".txt")) {
+    return agent::PromptTemplate::builtin(value);
+  }
+  return agent::PromptTemplate::from_file(value);
 }
 
 }  // namespace
@@ -49,7 +63,38 @@ std::optional<std::string> missing_endpoint_message(const ModelSettings& s,
          "    export OPENAI_BASE_URL=http://127.0.0.1:8000/v1   # vLLM, llama-server, SGLang, "
          "Ollama, ...\n"
          "    export OPENAI_API_KEY=...                          # any value for a local server\n"
-         "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.";
+         "  or set only OPENAI_API_KEY to use api.openai.com, or pass --base-url URL.\n"
+         "  Offline: `make run` trains a tiny controller that `mat run` then uses by itself.";
+}
+
+std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& s) {
+  if (!s.model.empty() || !s.weights.empty() || !s.base_url.empty() ||
+      env_or_null("OPENAI_BASE_URL") || env_or_null("OPENAI_API_KEY")) {
+    return std::nullopt;
+  }
+  std::error_code error;
+  std::filesystem::path controller;
+  if (const char* dir = env_or_null("MAT_CONTROLLER")) {
+    controller = dir;
+  } else {
+    const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error) return std::nullopt;
+    controller = exe.parent_path() / "controller";
+  }
+  if (!std::filesystem::exists(controller / "config.json", error)) return std::nullopt;
+  ModelSettings embedded = s;
+  embedded.weights = controller.string();
+  embedded.dtype = "f32";  // it was trained in f32; at its size speed is no concern
+  // The prompt version it was tuned with (the loop writes it beside the weights).
+  const std::filesystem::path version = controller / kControllerPromptFile;
+  if (embedded.prompt_template.empty() && std::filesystem::exists(version, error)) {
+    embedded.prompt_template = core::read_file(version);
+    while (!embedded.prompt_template.empty() &&
+           std::isspace(static_cast<unsigned char>(embedded.prompt_template.back()))) {
+      embedded.prompt_template.pop_back();
+    }
+  }
+  return embedded;
 }
 
 agent::AgentOptions agent_options(const ModelSettings& s) {
@@ -102,9 +147,7 @@ ModelSetup make_model_setup(const ModelSettings& s) {
   }
   std::shared_ptr<llm::ChatModel> model = s.weights.empty() ? endpoint_model(s) : local_model(s);
   tools::ToolModels tool_models = make_tool_models(s.tool_models, model);
-  return {model, std::move(tool_models),
-          s.prompt_template.empty() ? agent::PromptTemplate::builtin()
-                                    : agent::PromptTemplate::from_file(s.prompt_template)};
+  return {model, std::move(tool_models), prompt_template(s.prompt_template)};
 }
 
 void add_model_options(CLI::App& cmd, ModelSettings& s) {
@@ -122,7 +165,8 @@ void add_model_options(CLI::App& cmd, ModelSettings& s) {
   cmd.add_option("--base-url", s.base_url,
                  "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
   cmd.add_option("--prompt-template", s.prompt_template,
-                 "A prompt template file to use instead of the built-in t3-v2");
+                 "A prompt template file, or a built-in version (t3-v2, the default; t3-v1; "
+                 "t3-tiny, the short wording of tiny controllers)");
   cmd.add_option("--authorized-imports", s.authorized_imports,
                  "Modules the model's code may import (default: the built-in list; a guard-rail, "
                  "not the security boundary)")

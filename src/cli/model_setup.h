@@ -54,6 +54,15 @@ void add_model_options(CLI::App& cmd, ModelSettings& settings);
 std::optional<std::string> missing_endpoint_message(const ModelSettings& settings,
                                                     std::string_view command);
 
+// The embedded controller: the tiny Qwen2-VL that `make run` trains offline and installs as
+// `controller/` beside the mat executable (build/controller; MAT_CONTROLLER names another
+// folder). When `settings` name no model and
+// no endpoint is configured, and that checkpoint exists, returns the settings that run it in
+// process (f32, its LoRA merged in); nullopt otherwise.
+std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& settings);
+// The file beside the embedded controller's weights naming the prompt version it was tuned with.
+inline constexpr const char* kControllerPromptFile = "mat_prompt_version";
+
 agent::AgentOptions agent_options(const ModelSettings& settings);
 
 // What an agent needs from the settings: the model, the tools' models and the prompt. Throws

@@ -60,13 +60,22 @@ int usage_error(const std::string& message) {
 }
 
 int run(const RunSettings& s) {
-  if (auto message = missing_endpoint_message(s.model, "mat run")) {
+  ModelSettings model_settings = s.model;
+  if (auto embedded = embedded_controller_settings(s.model)) {
+    std::cerr << "mat run: no model endpoint is configured: running the embedded controller "
+              << embedded->weights
+              << " in process (a tiny model `make run` trained offline on synthetic tasks: it "
+                 "shows the mechanism, it is no capable agent; set OPENAI_BASE_URL or pass "
+                 "--weights for a real one)\n";
+    model_settings = std::move(*embedded);
+  }
+  if (auto message = missing_endpoint_message(model_settings, "mat run")) {
     std::cerr << *message << "\n";
     return 2;
   }
   std::optional<ModelSetup> setup;
   try {
-    setup = make_model_setup(s.model);
+    setup = make_model_setup(model_settings);
   } catch (const core::Error& e) {
     return usage_error(e.what());
   }
@@ -97,7 +106,8 @@ int run(const RunSettings& s) {
 
   core::install_interrupt_handlers();
   const tools::ToolRegistry registry = tools::builtin_registry(setup->tool_models);
-  agent::Agent agent(*setup->model, registry, std::move(setup->prompt), agent_options(s.model));
+  agent::Agent agent(*setup->model, registry, std::move(setup->prompt),
+                     agent_options(model_settings));
   TerminalObserver terminal(stdout, ::isatty(STDOUT_FILENO) != 0);
   RecordCheckpoint checkpoint(out, s.quiet ? nullptr : &terminal);
   const agent::Trajectory t = agent.run(task, paths, &checkpoint);

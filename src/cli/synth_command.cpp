@@ -83,6 +83,7 @@ std::shared_ptr<llm::Embedder> make_embedder(const synth::RunConfig& config) {
 }
 
 int init(const InitSettings& s) {
+  agent::PromptTemplate::builtin(s.config.agent_prompt);  // an unknown version fails now
   const std::shared_ptr<llm::Embedder> embedder = make_embedder(s.config);
   synth::init_run(s.run, s.config, embedder.get(), [](size_t done, size_t total) {
     std::cerr << "\rimage pool: " << done << " of " << total << " captions embedded"
@@ -96,8 +97,9 @@ int init(const InitSettings& s) {
 // The agent's models and tools, one set per worker: nothing is shared between parallel runs.
 class AgentPool {
  public:
-  AgentPool(const llm::OpenAIConfig& teacher, const ModelSettings& settings, int size)
-      : options_(agent_options(settings)) {
+  AgentPool(const llm::OpenAIConfig& teacher, const ModelSettings& settings,
+            const std::string& prompt_version, int size)
+      : prompt_(agent::PromptTemplate::builtin(prompt_version)), options_(agent_options(settings)) {
     for (int i = 0; i < size; ++i) {
       auto worker = std::make_unique<Worker>();
       // The tools that ask a model ask the teacher, with the trajectory stage's header.
@@ -141,7 +143,7 @@ class AgentPool {
     tools::ToolModels tool_models;
     tools::ToolRegistry registry;
   };
-  agent::PromptTemplate prompt_ = agent::PromptTemplate::builtin();
+  agent::PromptTemplate prompt_;
   agent::AgentOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<Worker*> free_;
@@ -165,7 +167,7 @@ int run(const RunSettings& s) {
   if (!config.teacher_base_url.empty()) teacher.base_url = config.teacher_base_url;
   teacher.model = config.teacher_model;
 
-  AgentPool pool(teacher, settings, std::max(1, s.concurrency));
+  AgentPool pool(teacher, settings, config.agent_prompt, std::max(1, s.concurrency));
   std::mutex models_mutex;
   std::map<std::string, std::shared_ptr<llm::ChatModel>> models;
   synth::PipelineDeps deps;
@@ -313,6 +315,12 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       ->add_option("--max-parse-attempts", init_settings->config.max_parse_attempts,
                    "Teacher attempts per JSON reply, the first included")
       ->check(CLI::Range(1, 20));
+  init_cmd
+      ->add_option(
+          "--agent-prompt", init_settings->config.agent_prompt,
+          "The built-in prompt version the teacher runs as the agent with (t3-v2; t3-tiny, "
+          "the short wording for tiny controllers)")
+      ->capture_default_str();
   init_cmd->add_option("--max-steps", init_settings->config.max_steps, "Agent steps per task")
       ->check(CLI::Range(1, 100));
   init_cmd->add_option("--embedder", init_settings->config.embedder_model,

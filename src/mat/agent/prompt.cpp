@@ -48,8 +48,8 @@ PromptTemplate PromptTemplate::builtin(std::string_view version) {
   const std::string_view text = mat_embedded_prompt(std::string(version) + ".txt");
   if (text.empty()) {
     throw core::Error("unknown prompt version '" + std::string(version) +
-                      "' (built in: " + std::string(kDefaultPromptVersion) +
-                      "); pass --prompt-template FILE for your own");
+                      "' (built in: t3-v2, t3-v1, t3-tiny); pass --prompt-template FILE for your "
+                      "own");
   }
   return {std::string(version), std::string(text)};
 }

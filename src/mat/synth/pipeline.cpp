@@ -496,6 +496,7 @@ Json RunConfig::to_json() const {
           {"max_parse_attempts", max_parse_attempts},
           {"max_steps", max_steps},
           {"max_errors", max_errors},
+          {"agent_prompt", agent_prompt},
           {"prompts",
            {{"queries", queries_prompt},
             {"verify_files", verify_files_prompt},
@@ -526,6 +527,7 @@ RunConfig RunConfig::from_json(const Json& json) {
   config.max_parse_attempts = field<int>(json, "max_parse_attempts", config.max_parse_attempts);
   config.max_steps = field<int>(json, "max_steps", config.max_steps);
   config.max_errors = field<int>(json, "max_errors", config.max_errors);
+  config.agent_prompt = field<std::string>(json, "agent_prompt", config.agent_prompt);
   const Json prompts = json.value("prompts", Json::object());
   config.queries_prompt = field<std::string>(prompts, "queries", config.queries_prompt);
   config.verify_files_prompt =
