@@ -18,11 +18,11 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MAT=${MAT:-$ROOT/build/mat}
 LOOP=${1:-$ROOT/build/offline-loop}
 SEED=${LOOP_SEED:-1}
-SYNTH_TASKS=${LOOP_SYNTH_TASKS:-240}       # tasks synthesized (some are rejected by the verifiers)
-HELDOUT_TASKS=${LOOP_HELDOUT_TASKS:-40}    # evaluation tasks: new seed, every phrasing family
-PRETRAIN_MINUTES=${LOOP_PRETRAIN_MINUTES:-3}
+SYNTH_TASKS=${LOOP_SYNTH_TASKS:-100}       # tasks synthesized (some are rejected by the verifiers)
+HELDOUT_TASKS=${LOOP_HELDOUT_TASKS:-24}    # evaluation tasks: new seed, every phrasing family
+PRETRAIN_MINUTES=${LOOP_PRETRAIN_MINUTES:-2}
 PRETRAIN_STEPS=${LOOP_PRETRAIN_STEPS:-}    # a step count instead of minutes (tests: deterministic)
-TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-3}
+TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-2}
 VOCAB=${LOOP_VOCAB:-8192}
 WRONG_ANSWER_RATE=${LOOP_WRONG_ANSWER_RATE:-0.15}  # the teacher's injected faults, which the
 BAD_FILE_RATE=${LOOP_BAD_FILE_RATE:-0.15}          # verifiers must filter out
@@ -31,7 +31,7 @@ INSTALL_CONTROLLER=${LOOP_INSTALL_CONTROLLER:-$(dirname "$MAT")/controller}
 # token of its context, and the long default prompt would triple the cost of each sample.
 PROMPT=t3-tiny
 IMAGE_SIDE=224  # images the controller sees: few vision tokens for a tiny model
-AGENT_LIMITS=(--prompt-template "$PROMPT" --max-steps "${LOOP_MAX_STEPS:-4}"
+AGENT_LIMITS=(--prompt-template "$PROMPT" --max-steps "${LOOP_MAX_STEPS:-3}"
   --max-tokens "${LOOP_MAX_TOKENS:-384}"
   --image-max-side "$IMAGE_SIDE" --dtype f32 --seed "$SEED")
 
