@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "mat/core/heap_reuse.h"
 #include "mat/core/json.h"
 #include "mat/engine/local_chat_model.h"
 #include "mat/engine/local_engine.h"
@@ -116,6 +117,7 @@ agent::AgentOptions agent_options(const ModelSettings& s) {
 
 // The in-process engine on --weights (with --lora as its adapter).
 std::shared_ptr<llm::ChatModel> local_model(const ModelSettings& s) {
+  core::keep_freed_memory_for_reuse();  // each prefill reallocates the same large tensors
   std::shared_ptr<engine::LocalEngine> engine =
       engine::LocalEngine::load(s.weights, {.device = "cpu", .dtype = s.dtype, .threads = 0});
   if (s.lora.empty()) return std::make_shared<engine::LocalChatModel>(engine);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "mat/core/error.h"
+#include "mat/core/heap_reuse.h"
 #include "mat/core/interrupt.h"
 #include "mat/train/pretrainer.h"
 
@@ -30,6 +31,7 @@ void show_step(const train::StepRecord& r, const train::PretrainProgress& p) {
 }
 
 int run(PretrainSettings s) {
+  core::keep_freed_memory_for_reuse();  // every step reallocates the same large tensors
   try {
     s.options.model = s.model;
     s.options.out = s.out;

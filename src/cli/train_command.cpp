@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mat/core/error.h"
+#include "mat/core/heap_reuse.h"
 #include "mat/core/interrupt.h"
 #include "mat/engine/qwen2vl_config.h"
 #include "mat/engine/tokenizer.h"
@@ -81,6 +82,7 @@ int merge(const TrainSettings& s) {
 }
 
 int train_run(TrainSettings s) {
+  core::keep_freed_memory_for_reuse();  // every step reallocates the same large tensors
   if (s.data.data.empty()) {
     std::cerr << "mat train: pass the training data with --data FILE|DIR\n";
     return 2;
