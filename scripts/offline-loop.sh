@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the whole MAT loop offline on this machine's CPU, with the real code paths —
 # synthesize verified trajectories with `mat synth` against the procedural teacher, pretrain a tiny
-# Qwen2-VL controller from scratch, LoRA-tune it with `mat train`, evaluate base against tuned (and
-# against a tuning on unverified data, the paper's ablation) with `mat eval gta` on held-out tasks,
-# then install the tuned controller as `mat run`'s embedded default.
+# Qwen2-VL controller from scratch, tune all its weights with `mat train`, evaluate base against
+# tuned (and against a tuning on unverified data, the paper's ablation) with `mat eval gta` on
+# held-out tasks, then install the tuned controller as `mat run`'s embedded default.
 #
 #   scripts/offline-loop.sh [LOOP_DIR]      (default build/offline-loop; MAT=path/to/mat)
 #
@@ -22,7 +22,7 @@ SYNTH_TASKS=${LOOP_SYNTH_TASKS:-100}       # tasks synthesized (some are rejecte
 HELDOUT_TASKS=${LOOP_HELDOUT_TASKS:-24}    # evaluation tasks: new seed, every phrasing family
 PRETRAIN_MINUTES=${LOOP_PRETRAIN_MINUTES:-2}
 PRETRAIN_STEPS=${LOOP_PRETRAIN_STEPS:-}    # a step count instead of minutes (tests: deterministic)
-TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-2}
+TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-6}
 VOCAB=${LOOP_VOCAB:-8192}
 WRONG_ANSWER_RATE=${LOOP_WRONG_ANSWER_RATE:-0.15}  # the teacher's injected faults, which the
 BAD_FILE_RATE=${LOOP_BAD_FILE_RATE:-0.15}          # verifiers must filter out
@@ -30,10 +30,13 @@ INSTALL_CONTROLLER=${LOOP_INSTALL_CONTROLLER:-$(dirname "$MAT")/controller}
 # The agent's short built-in wording (no in-context examples): a tiny controller trains on every
 # token of its context, and the long default prompt would triple the cost of each sample.
 PROMPT=t3-tiny
-IMAGE_SIDE=224  # images the controller sees: few vision tokens for a tiny model
-AGENT_LIMITS=(--prompt-template "$PROMPT" --max-steps "${LOOP_MAX_STEPS:-3}"
+# Only the tools the teacher's task families use: every tool listed costs prompt tokens in each
+# training sample.
+TOOLS=ocr,facedetection,draw_box,inspect_file_as_text
+IMAGE_TOKENS=16  # the controller reads the tools' results, not pixels: few vision tokens
+AGENT_LIMITS=(--prompt-template "$PROMPT" --tools "$TOOLS" --max-steps "${LOOP_MAX_STEPS:-3}"
   --max-tokens "${LOOP_MAX_TOKENS:-384}"
-  --image-max-side "$IMAGE_SIDE" --dtype f32 --seed "$SEED")
+  --image-max-side 224 --dtype f32 --seed "$SEED")
 
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$LOOP/.done"
@@ -74,7 +77,8 @@ tokenizer() {
 
 init_model() {
   rm -rf "$LOOP/init"
-  "$MAT" model init --tokenizer "$LOOP/tokenizer.json" --out "$LOOP/init" --seed "$SEED"
+  "$MAT" model init --tokenizer "$LOOP/tokenizer.json" --out "$LOOP/init" --seed "$SEED" \
+    --max-image-tokens "$IMAGE_TOKENS"
 }
 
 pretrain() {
@@ -83,7 +87,7 @@ pretrain() {
   rm -rf "$LOOP/base"
   # shellcheck disable=SC2046
   "$MAT" pretrain --model "$LOOP/init" $(corpus_sources) "${budget[@]}" --seed "$SEED" \
-    --out "$LOOP/base"
+    --seq-len 256 --lr 3e-3 --out "$LOOP/base"
 }
 
 pool() {
@@ -121,7 +125,8 @@ synthesize() {
   export OPENAI_BASE_URL=$TEACHER_URL OPENAI_API_KEY=offline
   if [[ ! -e "$LOOP/synth/config.json" ]]; then
     "$MAT" synth init "$LOOP/synth" --teacher mat-teacher --embedder mat-teacher \
-      --images "$LOOP/pool" --seed "$SEED" --keep-rejected --agent-prompt "$PROMPT"
+      --images "$LOOP/pool" --seed "$SEED" --keep-rejected --agent-prompt "$PROMPT" \
+      --agent-tools "$TOOLS"
   fi
   "$MAT" synth run "$LOOP/synth" --tasks "$SYNTH_TASKS" --concurrency 4
   "$MAT" synth status "$LOOP/synth"
@@ -133,12 +138,14 @@ export_data() {
   "$MAT" synth export "$LOOP/synth" --format mat --include-rejected --out "$LOOP/data/unverified"
 }
 
+# Full-parameter tuning: LoRA leaves the embeddings (and the tied head) of a base pretrained for
+# minutes as they are, and learns several times slower here. The samples of a step share their
+# system prompt, which makes up most of their tokens: --share-prefix runs it once per step.
 tune() {  # tune NAME DATA
   rm -rf "$LOOP/$1"
-  "$MAT" train --base "$LOOP/base" --data "$LOOP/data/$2/trajectories.jsonl" --out "$LOOP/$1" \
-    --rank 32 --alpha 64 --dropout 0 --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-    --lr 2e-3 --epochs "$TRAIN_EPOCHS" --batch 1 --grad-accum 4 --warmup 0.05 --weight-decay 0 \
-    --max-len 4096 --seed "$SEED"
+  "$MAT" train --full --share-prefix --base "$LOOP/base" --data "$LOOP/data/$2/trajectories.jsonl" \
+    --out "$LOOP/$1" --lr 3e-3 --epochs "$TRAIN_EPOCHS" --batch 4 --grad-accum 1 --warmup 0.05 \
+    --weight-decay 0 --max-len 4096 --seed "$SEED"
 }
 
 heldout() {
@@ -147,11 +154,9 @@ heldout() {
     --out "$LOOP/heldout"
 }
 
-evaluate() {  # evaluate NAME [--lora DIR]
-  local name=$1
-  shift
-  "$MAT" eval gta --data "$LOOP/heldout" --weights "$LOOP/base" "$@" -o "$LOOP/eval/$name" \
-    "${AGENT_LIMITS[@]}" --quiet
+evaluate() {  # evaluate NAME CHECKPOINT
+  "$MAT" eval gta --data "$LOOP/heldout" --weights "$2" -o "$LOOP/eval/$1" "${AGENT_LIMITS[@]}" \
+    --quiet
 }
 
 compare() {
@@ -161,8 +166,11 @@ compare() {
 
 install_controller() {
   rm -rf "$INSTALL_CONTROLLER"
-  "$MAT" train --merge --base "$LOOP/base" --lora "$LOOP/tuned" --out "$INSTALL_CONTROLLER"
-  echo "$PROMPT" >"$INSTALL_CONTROLLER/mat_prompt_version"
+  mkdir -p "$INSTALL_CONTROLLER"
+  cp "$LOOP"/tuned/*.json "$LOOP/tuned/model.safetensors" "$INSTALL_CONTROLLER/"
+  # The agent it was tuned as: `mat run` offers it the same wording and tools.
+  printf '{"prompt_template": "%s", "tools": ["%s"]}\n' "$PROMPT" "${TOOLS//,/\", \"}" \
+    >"$INSTALL_CONTROLLER/mat_agent.json"
 }
 
 phase corpus corpus
@@ -175,9 +183,9 @@ phase export export_data
 phase tune tune tuned verified
 phase tune-unverified tune tuned-unverified unverified
 phase heldout-tasks heldout
-phase eval-base evaluate base
-phase eval-tuned evaluate tuned --lora "$LOOP/tuned"
-phase eval-tuned-unverified evaluate tuned-unverified --lora "$LOOP/tuned-unverified"
+phase eval-base evaluate base "$LOOP/base"
+phase eval-tuned evaluate tuned "$LOOP/tuned"
+phase eval-tuned-unverified evaluate tuned-unverified "$LOOP/tuned-unverified"
 phase compare compare
 phase install-controller install_controller
 

@@ -345,12 +345,10 @@ int run_benchmark(const EvalRunSettings& s) {
          ++job) {
       struct Worker {
         ModelSetup setup;
-        tools::ToolRegistry registry;
         std::unique_ptr<agent::Agent> agent;
       };
-      auto worker = std::make_shared<Worker>(Worker{make_model_setup(s.model), {}, nullptr});
-      worker->registry = tools::builtin_registry(worker->setup.tool_models);
-      worker->agent = std::make_unique<agent::Agent>(*worker->setup.model, worker->registry,
+      auto worker = std::make_shared<Worker>(Worker{make_model_setup(s.model), nullptr});
+      worker->agent = std::make_unique<agent::Agent>(*worker->setup.model, worker->setup.registry,
                                                      worker->setup.prompt, agent_options(s.model));
       runners.push_back([worker](const agent::Task& task, const agent::RunPaths& paths) {
         return worker->agent->run(task, paths);

@@ -1,6 +1,5 @@
 #include "model_setup.h"
 
-#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -86,13 +85,22 @@ std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& s
   ModelSettings embedded = s;
   embedded.weights = controller.string();
   embedded.dtype = "f32";  // it was trained in f32; at its size speed is no concern
-  // The prompt version it was tuned with (the loop writes it beside the weights).
-  const std::filesystem::path version = controller / kControllerPromptFile;
-  if (embedded.prompt_template.empty() && std::filesystem::exists(version, error)) {
-    embedded.prompt_template = core::read_file(version);
-    while (!embedded.prompt_template.empty() &&
-           std::isspace(static_cast<unsigned char>(embedded.prompt_template.back()))) {
-      embedded.prompt_template.pop_back();
+  // The prompt and tools it was tuned with (the loop writes them beside the weights): a tiny
+  // controller knows no other wording.
+  const std::filesystem::path agent_file = controller / kControllerAgentFile;
+  if (std::filesystem::exists(agent_file, error)) {
+    const core::Json agent = core::read_json_file(agent_file);
+    try {
+      if (embedded.prompt_template.empty()) {
+        embedded.prompt_template = agent.value("prompt_template", std::string());
+      }
+      if (embedded.tools.empty()) {
+        embedded.tools = agent.value("tools", std::vector<std::string>());
+      }
+    } catch (const core::Json::exception& e) {
+      throw core::Error("the embedded controller's " + agent_file.string() + " is malformed (" +
+                        e.what() +
+                        "): it should be {\"prompt_template\": NAME, \"tools\": [NAMES]}");
     }
   }
   return embedded;
@@ -149,7 +157,8 @@ ModelSetup make_model_setup(const ModelSettings& s) {
   }
   std::shared_ptr<llm::ChatModel> model = s.weights.empty() ? endpoint_model(s) : local_model(s);
   tools::ToolModels tool_models = make_tool_models(s.tool_models, model);
-  return {model, std::move(tool_models), prompt_template(s.prompt_template)};
+  tools::ToolRegistry registry = tools::builtin_registry_of(s.tools, tool_models);
+  return {model, std::move(tool_models), std::move(registry), prompt_template(s.prompt_template)};
 }
 
 void add_model_options(CLI::App& cmd, ModelSettings& s) {
@@ -169,6 +178,10 @@ void add_model_options(CLI::App& cmd, ModelSettings& s) {
   cmd.add_option("--prompt-template", s.prompt_template,
                  "A prompt template file, or a built-in version (t3-v2, the default; t3-v1; "
                  "t3-tiny, the short wording of tiny controllers)");
+  cmd.add_option("--tools", s.tools,
+                 "The tools offered to the model, comma-separated (final_answer is always there; "
+                 "default: every one that works here). Fewer tools, a shorter prompt")
+      ->delimiter(',');
   cmd.add_option("--authorized-imports", s.authorized_imports,
                  "Modules the model's code may import (default: the built-in list; a guard-rail, "
                  "not the security boundary)")

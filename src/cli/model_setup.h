@@ -13,6 +13,7 @@
 #include "mat/agent/agent.h"
 #include "mat/agent/prompt.h"
 #include "mat/llm/openai_client.h"
+#include "mat/tools/registry.h"
 #include "tool_models_setup.h"
 
 namespace mat::cli {
@@ -25,6 +26,7 @@ struct ModelSettings {
   std::string dtype = "bf16";
   std::string prompt_template;
   std::vector<std::string> authorized_imports;
+  std::vector<std::string> tools;  // the tools offered; empty: every built-in one that works here
   int max_steps = 8;
   int max_errors = 5;
   std::optional<double> temperature;
@@ -43,7 +45,7 @@ struct ModelSettings {
 };
 
 // Adds --model (or MAT_MODEL), --base-url, --weights, --lora, --dtype (one of --model and
-// --weights is needed), --prompt-template, --authorized-imports,
+// --weights is needed), --prompt-template, --tools, --authorized-imports,
 // the step, sampling, image and timeout limits, --tool-model, --tool-base-url, --no-stream and
 // --unsafe-no-sandbox to `cmd`.
 void add_model_options(CLI::App& cmd, ModelSettings& settings);
@@ -58,18 +60,22 @@ std::optional<std::string> missing_endpoint_message(const ModelSettings& setting
 // `controller/` beside the mat executable (build/controller; MAT_CONTROLLER names another
 // folder). When `settings` name no model and
 // no endpoint is configured, and that checkpoint exists, returns the settings that run it in
-// process (f32, its LoRA merged in); nullopt otherwise.
+// process (f32, its LoRA merged in, the prompt and tools it was tuned with); nullopt otherwise.
+// Throws core::Error when its kControllerAgentFile cannot be read.
 std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& settings);
-// The file beside the embedded controller's weights naming the prompt version it was tuned with.
-inline constexpr const char* kControllerPromptFile = "mat_prompt_version";
+// The file beside the embedded controller's weights with the agent it was tuned as:
+// {"prompt_template": "t3-tiny", "tools": ["ocr", ...]}.
+inline constexpr const char* kControllerAgentFile = "mat_agent.json";
 
 agent::AgentOptions agent_options(const ModelSettings& settings);
 
-// What an agent needs from the settings: the model, the tools' models and the prompt. Throws
-// core::Error on a bad address or an unreadable prompt template.
+// What an agent needs from the settings: the model, the tools (and the models they ask) and the
+// prompt. Throws core::Error on a bad address, an unreadable prompt template or a --tools name that
+// is no tool here.
 struct ModelSetup {
   std::shared_ptr<llm::ChatModel> model;  // the endpoint's, or the local engine's
   tools::ToolModels tool_models;
+  tools::ToolRegistry registry;
   agent::PromptTemplate prompt;
 };
 ModelSetup make_model_setup(const ModelSettings& settings);

@@ -105,8 +105,7 @@ int run(const RunSettings& s) {
   }
 
   core::install_interrupt_handlers();
-  const tools::ToolRegistry registry = tools::builtin_registry(setup->tool_models);
-  agent::Agent agent(*setup->model, registry, std::move(setup->prompt),
+  agent::Agent agent(*setup->model, setup->registry, std::move(setup->prompt),
                      agent_options(model_settings));
   TerminalObserver terminal(stdout, ::isatty(STDOUT_FILENO) != 0);
   RecordCheckpoint checkpoint(out, s.quiet ? nullptr : &terminal);

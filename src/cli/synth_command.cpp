@@ -105,7 +105,7 @@ class AgentPool {
       // The tools that ask a model ask the teacher, with the trajectory stage's header.
       worker->tool_models = make_tool_models(ToolModelSettings::from_env(),
                                              synth::make_stage_model(teacher, "trajectory"));
-      worker->registry = tools::builtin_registry(worker->tool_models);
+      worker->registry = tools::builtin_registry_of(settings.tools, worker->tool_models);
       free_.push_back(worker.get());
       workers_.push_back(std::move(worker));
     }
@@ -158,6 +158,7 @@ int run(const RunSettings& s) {
   settings.base_url = config.teacher_base_url;
   settings.max_steps = config.max_steps;
   settings.max_errors = config.max_errors;
+  settings.tools = config.agent_tools;
   const auto missing = missing_endpoint_message(settings, "mat synth run");
   if (missing && s.replay.empty()) {  // replay asks no endpoint
     std::cerr << *missing << "\n";
@@ -321,6 +322,11 @@ void add_synth_command(CLI::App& app, int& exit_code) {
           "The built-in prompt version the teacher runs as the agent with (t3-v2; t3-tiny, "
           "the short wording for tiny controllers)")
       ->capture_default_str();
+  init_cmd
+      ->add_option("--agent-tools", init_settings->config.agent_tools,
+                   "The tools the agent is offered, comma-separated (final_answer is always "
+                   "there; default: every one that works); the queries stage sees the same list")
+      ->delimiter(',');
   init_cmd->add_option("--max-steps", init_settings->config.max_steps, "Agent steps per task")
       ->check(CLI::Range(1, 100));
   init_cmd->add_option("--embedder", init_settings->config.embedder_model,

@@ -110,7 +110,7 @@ int train_run(TrainSettings s) {
     std::cerr << "mat train: eval " << eval_report.summary(data_opts.max_len) << "\n";
   }
   core::install_interrupt_handlers();
-  const train::TrainResult result = train::train_lora(s.options, samples, eval, progress_line());
+  const train::TrainResult result = train::fine_tune(s.options, samples, eval, progress_line());
   if (result.interrupted) {
     std::cerr << "\nmat train: interrupted after step " << result.log.size() << "; checkpoint in "
               << (fs::path(s.out) / "checkpoint").string() << " (continue with --resume)\n";
@@ -137,7 +137,8 @@ void add_train_command(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "train",
       "LoRA fine-tuning of the local Qwen2-VL on trajectories (PEFT adapter, train_log.jsonl, "
-      "loss.svg, checkpoints); with --merge, an adapter folded into a full checkpoint");
+      "loss.svg, checkpoints); with --full, every language-model weight (a whole checkpoint); "
+      "with --merge, an adapter folded into a full checkpoint");
   s->data.max_len = o.max_len;
   add_training_data_flags(*cmd, s->data);
   cmd->get_option("--data")->required(false);  // not for --merge; checked in train_run
@@ -146,12 +147,19 @@ void add_train_command(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--out", s->out, "The output folder")->required();
   cmd->add_option("--eval-data", s->eval_data, "Held-out trajectories: eval loss at checkpoints");
-  cmd->add_option("--rank", o.lora.rank, "LoRA rank")->capture_default_str();
-  cmd->add_option("--alpha", o.lora.alpha, "LoRA alpha (scale = alpha / rank)")
-      ->capture_default_str();
-  cmd->add_option("--dropout", o.lora.dropout, "LoRA dropout")->capture_default_str();
-  cmd->add_option("--targets", s->targets, "Comma-separated decoder projections to adapt")
-      ->capture_default_str();
+  CLI::Option* full = cmd->add_flag(
+      "--full", o.full,
+      "Full-parameter fine-tuning instead of LoRA: every language-model weight trains (f32; the "
+      "vision tower stays frozen) and --out is a whole checkpoint. For tiny controllers");
+  for (CLI::Option* lora_only :
+       {cmd->add_option("--rank", o.lora.rank, "LoRA rank")->capture_default_str(),
+        cmd->add_option("--alpha", o.lora.alpha, "LoRA alpha (scale = alpha / rank)")
+            ->capture_default_str(),
+        cmd->add_option("--dropout", o.lora.dropout, "LoRA dropout")->capture_default_str(),
+        cmd->add_option("--targets", s->targets, "Comma-separated decoder projections to adapt")
+            ->capture_default_str()}) {
+    lora_only->excludes(full);
+  }
   cmd->add_option("--lr", o.lr, "Peak learning rate")->capture_default_str();
   cmd->add_option("--epochs", o.epochs)->capture_default_str();
   cmd->add_option("--batch", o.batch, "Samples per micro-batch")->capture_default_str();
@@ -165,17 +173,25 @@ void add_train_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--seed", o.seed)->capture_default_str();
   cmd->add_flag("--grad-checkpointing", o.grad_checkpointing,
                 "Recompute each decoder layer in backward (long samples in less memory)");
+  cmd->add_flag("--share-prefix", o.share_prefix,
+                "Run each micro-batch (--batch samples) as one sequence that holds their common "
+                "beginning, the system prompt, once: the same loss for far fewer tokens when "
+                "prompts are long and answers short (activation memory grows with --batch)");
   cmd->add_option("--save-every", o.save_every, "Steps between checkpoints (0: at the end only)")
       ->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue from OUT/checkpoint with the same flags");
-  cmd->add_option("--dtype", o.dtype, "Compute dtype of the frozen base")
-      ->check(CLI::IsMember({"bf16", "f32"}))
-      ->capture_default_str();
+  CLI::Option* dtype =
+      cmd->add_option("--dtype", o.dtype, "Compute dtype of the frozen base (--full: f32)")
+          ->check(CLI::IsMember({"bf16", "f32"}))
+          ->capture_default_str();
   cmd->add_option("--device", o.device, "cpu, cuda, cuda:N")->capture_default_str();
-  cmd->add_flag("--merge", s->merge,
-                "Fold --lora into --base and write a full checkpoint to --out");
+  cmd->add_flag("--merge", s->merge, "Fold --lora into --base and write a full checkpoint to --out")
+      ->excludes(full);
   cmd->add_option("--lora", s->lora, "The adapter folder to merge")->check(CLI::ExistingDirectory);
-  cmd->callback([s, &exit_code] { exit_code = run(*s); });
+  cmd->callback([s, dtype, &exit_code] {
+    if (s->options.full && dtype->count() == 0) s->options.dtype = "f32";
+    exit_code = run(*s);
+  });
 }
 
 }  // namespace mat::cli

@@ -67,6 +67,28 @@ TEST(Prompt, UserTemplateGetsAContentVersion) {
               HasSubstr("Imports: re\n"));
 }
 
+// t3-tiny lists each tool as a Python signature with its description, without the per-input text:
+// half the tokens, which a tiny controller pays in every training sample.
+TEST(Prompt, ToolSignaturesListEachToolInOneLine) {
+  const tools::ToolRegistry registry = tools::builtin_registry_of({"facedetection"});
+  const std::string tiny =
+      render_system_prompt(PromptTemplate::builtin("t3-tiny"), registry, {"re"});
+  EXPECT_THAT(tiny, HasSubstr("- facedetection(image_path: image, enlarge: number = optional) -> "
+                              "array: Finds human faces in an image."));
+  EXPECT_THAT(tiny, HasSubstr("- final_answer(answer: any) -> any: Gives the final answer"));
+  EXPECT_THAT(tiny, Not(HasSubstr("Takes inputs")));
+  EXPECT_THAT(tiny, Not(HasSubstr("{{")));
+  const std::string full = render_system_prompt(PromptTemplate::builtin(), registry, {"re"});
+  EXPECT_THAT(full, HasSubstr("Takes inputs: image_path (image)"));
+  EXPECT_LT(tiny.size() * 2, full.size());
+
+  core::TempDir dir;
+  std::ofstream(dir.path() / "mine.txt") << "{{tool_signatures}}\n{{authorized_imports}}\n";
+  EXPECT_THAT(
+      render_system_prompt(PromptTemplate::from_file(dir.path() / "mine.txt"), registry, {"re"}),
+      HasSubstr("- facedetection(image_path: image"));
+}
+
 TEST(Prompt, UserTemplateWithoutPlaceholdersIsRejected) {
   core::TempDir dir;
   std::ofstream(dir.path() / "bad.txt") << "no placeholders here";

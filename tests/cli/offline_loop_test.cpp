@@ -73,7 +73,7 @@ TEST(OfflineLoop, RunsEveryPhaseReusesThemAndInstallsTheEmbeddedController) {
   }
   // Both trainings logged their steps; the synthesis kept its verdicts.
   EXPECT_TRUE(fs::exists(loop / "tuned" / "train_log.jsonl"));
-  EXPECT_TRUE(fs::exists(loop / "tuned-unverified" / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(loop / "tuned-unverified" / "model.safetensors"));
   EXPECT_TRUE(fs::exists(loop / "data" / "verified" / "trajectories.jsonl"));
 
   // A second run does nothing again.
@@ -94,6 +94,8 @@ TEST(OfflineLoop, RunsEveryPhaseReusesThemAndInstallsTheEmbeddedController) {
   ASSERT_TRUE(fs::exists(run_dir / "trajectory.json")) << run.output;
   const core::Json record = core::read_json_file(run_dir / "trajectory.json");
   EXPECT_EQ(record["prompt_version"], "t3-tiny");
+  EXPECT_EQ(record["tools"], core::Json({"ocr", "facedetection", "draw_box", "inspect_file_as_text",
+                                         "final_answer"}));
 }
 
 }  // namespace

@@ -109,5 +109,30 @@ TEST(ToolRegistry, FinalAnswerIsBuiltInAndEndsTheRun) {
   EXPECT_EQ(tool->spec().to_json()["inputs"][0]["name"], "answer");
 }
 
+// --tools: the named tools in the registry's order, final_answer always; a name that is no tool,
+// or a tool that cannot work here, is said with what to do.
+TEST(ToolRegistry, AnAllowListKeepsTheNamedToolsAndFinalAnswer) {
+  const ToolRegistry registry = builtin_registry_of({"inspect_file_as_text", "ocr"});
+  EXPECT_EQ(registry.names(),
+            (std::vector<std::string>{"ocr", "inspect_file_as_text", "final_answer"}));
+  EXPECT_EQ(builtin_registry_of({"ocr", "final_answer"}).names(),
+            (std::vector<std::string>{"ocr", "final_answer"}));
+  EXPECT_EQ(builtin_registry_of({}).names(), builtin_registry().names());
+  try {
+    builtin_registry_of({"ocr", "orc"});
+    ADD_FAILURE() << "an unknown tool name was accepted";
+  } catch (const core::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no tool 'orc'"));
+    EXPECT_THAT(e.what(), HasSubstr("facedetection"));
+  }
+  try {
+    builtin_registry_of({"visualizer"});  // no vision-language model is configured here
+    ADD_FAILURE() << "a tool that cannot work was accepted";
+  } catch (const core::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'visualizer' is not available on this machine"));
+    EXPECT_THAT(e.what(), HasSubstr("MAT_TOOL_MODEL"));
+  }
+}
+
 }  // namespace
 }  // namespace mat::tools

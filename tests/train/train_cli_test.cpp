@@ -39,7 +39,7 @@ TEST(TrainCli, TrainsAnAdapterAndMergesIt) {
   EXPECT_THAT(o.output, HasSubstr("3 sample(s) from 3 record(s)"));
   EXPECT_THAT(o.output, HasSubstr("step 4/4"));
   for (const char* file : {"adapter_config.json", "adapter_model.safetensors", "loss.svg",
-                           "checkpoint/adapter.safetensors"}) {
+                           "checkpoint/trained.safetensors"}) {
     EXPECT_TRUE(fs::exists(out / file)) << file;
   }
   EXPECT_EQ(line_count(out / "train_log.jsonl"), 4);

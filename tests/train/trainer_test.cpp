@@ -1,7 +1,7 @@
-// The LoRA trainer on the tiny fixture model (float32, so that equalities are exact where the
+// The trainer on the tiny fixture model (float32, so that equalities are exact where the
 // computation is the same): the schedule, a few samples learned deterministically, only the
-// adapters trained, exact resume, the exported adapter through the engine's PEFT loader, and the
-// merged checkpoint.
+// adapters trained, exact resume, the exported adapter through the engine's PEFT loader, the
+// merged checkpoint, and full-parameter fine-tuning.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +11,7 @@
 #include "mat/core/error.h"
 #include "mat/core/temp_dir.h"
 #include "mat/train/adamw.h"
+#include "mat/train/language_model_weights.h"
 #include "mat/train/lora_setup.h"
 #include "mat/train/lora_trainer.h"
 #include "mat/train/lr_schedule.h"
@@ -78,7 +79,7 @@ TEST(LrSchedule, WarmsUpLinearlyThenDecaysAsACosine) {
 TEST(LoraTrainer, LearnsAFewSamplesDeterministically) {
   const core::TempDir a, b;
   const std::vector<Sample> data = few_samples();
-  const TrainResult first = train_lora(tiny_options(a.path()), data);
+  const TrainResult first = fine_tune(tiny_options(a.path()), data);
   ASSERT_TRUE(first.finished);
   ASSERT_EQ(first.total_steps, 30);
   ASSERT_EQ(first.log.size(), 30u);
@@ -86,7 +87,7 @@ TEST(LoraTrainer, LearnsAFewSamplesDeterministically) {
   const auto l = losses(first);
   const double start = (l[0] + l[1] + l[2]) / 3, end = (l[27] + l[28] + l[29]) / 3;
   EXPECT_LT(end, 0.5 * start) << "start " << start << ", end " << end;
-  const TrainResult second = train_lora(tiny_options(b.path()), data);
+  const TrainResult second = fine_tune(tiny_options(b.path()), data);
   EXPECT_EQ(losses(first), losses(second));
   for (const char* file : {"adapter_config.json", "adapter_model.safetensors", "train_log.jsonl",
                            "loss.svg", "train_config.json", "checkpoint/checkpoint.json"}) {
@@ -126,23 +127,23 @@ TEST(LoraTrainer, ResumeContinuesExactlyAsTheUninterruptedRun) {
   TrainOptions options = tiny_options(whole.path());
   options.epochs = 2;
   options.lora.dropout = 0.2;  // the generator's state must be restored too
-  const TrainResult uninterrupted = train_lora(options, data);
+  const TrainResult uninterrupted = fine_tune(options, data);
   ASSERT_TRUE(uninterrupted.finished);
 
   options.out = parts.path();
   options.max_steps = 4;
-  const TrainResult stopped = train_lora(options, data);
+  const TrainResult stopped = fine_tune(options, data);
   ASSERT_FALSE(stopped.finished);
   ASSERT_EQ(stopped.log.size(), 4u);
   options.max_steps = 0;
   options.resume = true;
-  const TrainResult resumed = train_lora(options, data);
+  const TrainResult resumed = fine_tune(options, data);
   ASSERT_TRUE(resumed.finished);
   EXPECT_EQ(losses(resumed), losses(uninterrupted));
   EXPECT_EQ(read_train_log(parts.path() / "train_log.jsonl").size(), uninterrupted.log.size());
 
   options.lora.rank = 8;  // another configuration cannot resume this checkpoint
-  EXPECT_THROW(train_lora(options, data), core::Error);
+  EXPECT_THROW(fine_tune(options, data), core::Error);
 }
 
 // Logits of the golden sample through a model.
@@ -160,7 +161,7 @@ TEST(LoraTrainer, TheAdapterLoadsBackAndTheMergedModelGivesItsLogits) {
   TrainOptions options = tiny_options(out.path());
   options.epochs = 2;
   const Sample eval = golden_sample();
-  const TrainResult result = train_lora(options, few_samples(), {eval});
+  const TrainResult result = fine_tune(options, few_samples(), {eval});
   ASSERT_TRUE(result.finished);
   ASSERT_TRUE(result.log.back().eval_loss.has_value());
 
@@ -193,6 +194,121 @@ TEST(LoraTrainer, TheAdapterLoadsBackAndTheMergedModelGivesItsLogits) {
   engine::set_active_adapter(*model, "");
   EXPECT_GT((sample_logits(*model) - unmerged_logits).abs().max().item<double>(), 1e-3);
   EXPECT_TRUE(fs::exists(merged.path() / "tokenizer.json"));
+}
+
+// --share-prefix: samples that begin alike run as one sequence holding their beginning once, with
+// the loss and gradients of running them one by one. Two variants of the golden sample (an image
+// after a text prefix) and a text-only sample that shares part of that prefix.
+TEST(SharedPrefixLoss, EqualsTheSumOfTheSamplesLossesAndGradients) {
+  engine::Qwen2VLModel model = fixture_model();
+  const std::map<std::string, torch::Tensor> params = train_language_model_weights(*model);
+  const Sample golden = golden_sample();
+  Sample other = golden;
+  other.id = "other";
+  for (std::size_t i = 0; i < other.ids.size(); ++i) {
+    if (other.is_target[i] != 0) other.ids[i] = static_cast<std::int32_t>((other.ids[i] + 7) % 480);
+  }
+  std::size_t text_prefix = 0;  // the golden sample's text before its image
+  while (golden.ids[text_prefix] != model->config().vision_start_token_id) ++text_prefix;
+  ASSERT_GT(text_prefix, 4u);
+  Sample text = text_sample("text", 9, 30);
+  text.ids.insert(text.ids.begin(), golden.ids.begin(),
+                  golden.ids.begin() + static_cast<std::ptrdiff_t>(text_prefix - 2));
+  text.is_target.insert(text.is_target.begin(), text_prefix - 2, 0);
+  const std::vector<const Sample*> samples{&golden, &other, &text};
+  EXPECT_EQ(shared_prefix_length(samples, model->config()), text_prefix - 2);
+  EXPECT_EQ(shared_prefix_length({&golden, &other}, model->config()), text_prefix);
+
+  const auto gradients = [&] {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& [name, p] : params) {
+      out[name] = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+      if (p.grad().defined()) p.mutable_grad().zero_();
+    }
+    return out;
+  };
+  double one_by_one = 0;
+  std::int64_t tokens = 0;
+  for (const Sample* s : samples) {
+    const LossSum l = sample_loss(*model, *s);
+    l.sum.backward();
+    one_by_one += l.sum.item<double>();
+    tokens += l.tokens;
+  }
+  const auto expected = gradients();
+  const LossSum shared = shared_prefix_loss(*model, samples);
+  shared.sum.backward();
+  const auto got = gradients();
+  EXPECT_EQ(shared.tokens, tokens);
+  EXPECT_NEAR(shared.sum.item<double>(), one_by_one, 1e-4 * one_by_one);
+  for (const auto& [name, g] : expected) {
+    EXPECT_LT((got.at(name) - g).abs().max().item<double>(),
+              1e-4 * (g.abs().max().item<double>() + 1e-6))
+        << name;
+  }
+}
+
+TEST(SharedPrefixLoss, TheTrainerGivesTheSameLossesWithAndWithoutIt) {
+  const core::TempDir apart, together;
+  TrainOptions options = tiny_options(apart.path());
+  options.batch = 3;
+  options.epochs = 3;
+  const TrainResult one_by_one = fine_tune(options, few_samples());
+  options.out = together.path();
+  options.share_prefix = true;
+  const TrainResult shared = fine_tune(options, few_samples());
+  ASSERT_EQ(shared.log.size(), one_by_one.log.size());
+  for (std::size_t i = 0; i < shared.log.size(); ++i) {
+    EXPECT_NEAR(shared.log[i].loss, one_by_one.log[i].loss, 1e-4) << "step " << i + 1;
+  }
+}
+
+// --full: every language-model weight trains and the output is a whole checkpoint, which the
+// engine loads to the trainer's own last eval loss; the vision tower is left as it was; a run
+// stopped part way resumes to the same losses.
+TEST(FullFineTuning, TrainsTheLanguageModelAndWritesACheckpointTheEngineLoads) {
+  const core::TempDir out, parts;
+  TrainOptions options = tiny_options(out.path());
+  options.full = true;
+  options.lr = 5e-3;
+  const Sample eval = golden_sample();
+  const TrainResult result = fine_tune(options, few_samples(), {eval});
+  ASSERT_TRUE(result.finished);
+  const auto l = losses(result);
+  EXPECT_LT((l[27] + l[28] + l[29]) / 3, 0.5 * (l[0] + l[1] + l[2]) / 3);
+  EXPECT_FALSE(fs::exists(out.path() / "adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(out.path() / "tokenizer.json"));
+
+  engine::Qwen2VLModel tuned = engine::load_qwen2vl_model(out.path(), {});
+  engine::Qwen2VLModel base = fixture_model();
+  tuned->eval();
+  {
+    torch::NoGradGuard no_grad;
+    const LossSum loss = sample_loss(*tuned, eval);
+    EXPECT_NEAR(loss.sum.item<double>() / static_cast<double>(loss.tokens),
+                *result.log.back().eval_loss, 1e-5);
+  }
+  const auto base_params = base->named_parameters();
+  int changed = 0;
+  for (const auto& p : tuned->named_parameters()) {
+    const bool same = torch::equal(p.value(), base_params[p.key()]);
+    if (p.key().rfind("visual.", 0) == 0) {
+      EXPECT_TRUE(same) << p.key();
+    } else {
+      changed += same ? 0 : 1;
+    }
+  }
+  EXPECT_GT(changed, 10);
+
+  options.out = parts.path();
+  options.max_steps = 5;
+  ASSERT_FALSE(fine_tune(options, few_samples(), {eval}).finished);
+  options.max_steps = 0;
+  options.resume = true;
+  EXPECT_EQ(losses(fine_tune(options, few_samples(), {eval})), l);
+
+  options.dtype = "bf16";
+  EXPECT_THROW(fine_tune(options, few_samples()), core::Error);
 }
 
 }  // namespace

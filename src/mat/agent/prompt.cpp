@@ -13,6 +13,7 @@ namespace mat::agent {
 namespace {
 
 constexpr std::string_view kToolsPlaceholder = "{{tools}}";
+constexpr std::string_view kToolSignaturesPlaceholder = "{{tool_signatures}}";
 constexpr std::string_view kImportsPlaceholder = "{{authorized_imports}}";
 
 std::string fnv1a_hex(std::string_view text) {
@@ -24,11 +25,16 @@ std::string fnv1a_hex(std::string_view text) {
 }
 
 void check_placeholders(const std::string& text, const std::string& where) {
-  for (std::string_view placeholder : {kToolsPlaceholder, kImportsPlaceholder}) {
-    if (text.find(placeholder) == std::string::npos) {
-      throw core::Error("prompt template " + where + " has no " + std::string(placeholder) +
-                        " placeholder: add it where the list should appear");
-    }
+  if (text.find(kToolsPlaceholder) == std::string::npos &&
+      text.find(kToolSignaturesPlaceholder) == std::string::npos) {
+    throw core::Error("prompt template " + where + " has neither " +
+                      std::string(kToolsPlaceholder) + " nor " +
+                      std::string(kToolSignaturesPlaceholder) +
+                      " placeholder: add one where the tool list should appear");
+  }
+  if (text.find(kImportsPlaceholder) == std::string::npos) {
+    throw core::Error("prompt template " + where + " has no " + std::string(kImportsPlaceholder) +
+                      " placeholder: add it where the list should appear");
   }
 }
 
@@ -74,12 +80,20 @@ std::string describe_tool(const tools::ToolSpec& spec) {
   return out;
 }
 
+std::string describe_tool_briefly(const tools::ToolSpec& spec) {
+  return "- " + tools::signature(spec) + " -> " + std::string(tools::type_name(spec.output_type)) +
+         ": " + spec.description;
+}
+
 std::string render_system_prompt(const PromptTemplate& prompt, const tools::ToolRegistry& registry,
                                  const std::vector<std::string>& authorized_imports) {
   std::string tools_text;
+  std::string signatures_text;
   for (const tools::Tool* tool : registry.tools()) {
     if (!tools_text.empty()) tools_text += '\n';
+    if (!signatures_text.empty()) signatures_text += '\n';
     tools_text += describe_tool(tool->spec());
+    signatures_text += describe_tool_briefly(tool->spec());
   }
   std::string imports_text;
   for (const std::string& module : authorized_imports) {
@@ -87,6 +101,7 @@ std::string render_system_prompt(const PromptTemplate& prompt, const tools::Tool
   }
   std::string text = prompt.text;
   replace_all(text, kToolsPlaceholder, tools_text);
+  replace_all(text, kToolSignaturesPlaceholder, signatures_text);
   replace_all(text, kImportsPlaceholder, imports_text);
   return text;
 }

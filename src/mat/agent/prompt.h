@@ -1,6 +1,8 @@
 // The one prompt renderer, used identically for data generation, training and evaluation.
 // Templates are text files (prompts/ in the source tree, embedded into the binary) with two
-// placeholders: {{tools}} and {{authorized_imports}}.
+// placeholders: the tool list, as {{tools}} (each tool with its inputs described) or as
+// {{tool_signatures}} (each as a Python signature and its description: half the length, for small
+// controllers), and {{authorized_imports}}.
 #pragma once
 
 #include <filesystem>
@@ -32,7 +34,9 @@ struct PromptTemplate {
 std::string render_system_prompt(const PromptTemplate& prompt, const tools::ToolRegistry& registry,
                                  const std::vector<std::string>& authorized_imports);
 
-// One tool as the model reads it in the system prompt.
+// One tool as the model reads it in the system prompt: in full ({{tools}}), or as
+// "- name(input: type) -> type: description" ({{tool_signatures}}).
 std::string describe_tool(const tools::ToolSpec& spec);
+std::string describe_tool_briefly(const tools::ToolSpec& spec);
 
 }  // namespace mat::agent

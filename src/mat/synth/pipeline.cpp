@@ -497,6 +497,7 @@ Json RunConfig::to_json() const {
           {"max_steps", max_steps},
           {"max_errors", max_errors},
           {"agent_prompt", agent_prompt},
+          {"agent_tools", agent_tools},
           {"prompts",
            {{"queries", queries_prompt},
             {"verify_files", verify_files_prompt},
@@ -528,6 +529,7 @@ RunConfig RunConfig::from_json(const Json& json) {
   config.max_steps = field<int>(json, "max_steps", config.max_steps);
   config.max_errors = field<int>(json, "max_errors", config.max_errors);
   config.agent_prompt = field<std::string>(json, "agent_prompt", config.agent_prompt);
+  config.agent_tools = field<std::vector<std::string>>(json, "agent_tools", {});
   const Json prompts = json.value("prompts", Json::object());
   config.queries_prompt = field<std::string>(prompts, "queries", config.queries_prompt);
   config.verify_files_prompt =

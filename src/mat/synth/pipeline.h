@@ -33,7 +33,8 @@ struct RunConfig {
   int max_parse_attempts = 3;  // teacher attempts per JSON reply, the first included
   int max_steps = 8;           // agent steps in the trajectory stage
   int max_errors = 3;          // consecutive agent errors (the paper: 3 when generating data)
-  std::string agent_prompt = "t3-v2";  // the trajectory stage's built-in prompt version
+  std::string agent_prompt = "t3-v2";    // the trajectory stage's built-in prompt version
+  std::vector<std::string> agent_tools;  // the tools the agent is offered; empty: all that work
   std::string queries_prompt = "queries-v1";
   std::string verify_files_prompt = "verify_files-v1";
   std::string verify_trajectory_prompt = "verify_trajectory-v1";

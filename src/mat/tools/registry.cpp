@@ -79,6 +79,8 @@ std::string python_type_of(const core::Json& value) {
   return "None";
 }
 
+}  // namespace
+
 std::string signature(const ToolSpec& spec) {
   std::string out = spec.name + "(";
   for (size_t i = 0; i < spec.inputs.size(); ++i) {
@@ -88,8 +90,6 @@ std::string signature(const ToolSpec& spec) {
   }
   return out + ")";
 }
-
-}  // namespace
 
 void ToolRegistry::add(std::unique_ptr<Tool> tool) {
   const ToolSpec& spec = tool->spec();
@@ -191,6 +191,32 @@ ToolRegistry builtin_registry(const ToolModels& models, std::vector<UnavailableT
   }
   registry.add(make_final_answer_tool());
   return registry;
+}
+
+ToolRegistry builtin_registry_of(const std::vector<std::string>& names, const ToolModels& models) {
+  std::vector<UnavailableTool> unavailable;
+  ToolRegistry all = builtin_registry(models, &unavailable);
+  if (names.empty()) return all;
+  for (const std::string& name : names) {
+    if (all.find(name) != nullptr) continue;
+    for (const UnavailableTool& tool : unavailable) {
+      if (tool.name == name)
+        throw core::Error("the tool '" + name +
+                          "' is not available on this machine: " + tool.reason);
+    }
+    std::string known;
+    for (const std::string& n : all.names()) known += (known.empty() ? "" : ", ") + n;
+    for (const UnavailableTool& tool : unavailable) known += ", " + tool.name;
+    throw core::Error("there is no tool '" + name + "' (the built-in tools: " + known + ")");
+  }
+  ToolRegistry selected;
+  for (std::unique_ptr<Tool>& tool : builtin_tools(models)) {
+    if (std::find(names.begin(), names.end(), tool->spec().name) != names.end()) {
+      selected.add(std::move(tool));
+    }
+  }
+  selected.add(make_final_answer_tool());
+  return selected;
 }
 
 }  // namespace mat::tools

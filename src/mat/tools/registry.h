@@ -34,6 +34,10 @@ class ToolRegistry {
   std::vector<std::unique_ptr<Tool>> tools_;
 };
 
+// The call's shape as Python reads it, "name(input: type, other: type = optional)": what usage
+// errors and compact prompts show.
+std::string signature(const ToolSpec& spec);
+
 // A built-in tool that cannot work on this machine, and why (what to install or set).
 struct UnavailableTool {
   std::string name;
@@ -48,5 +52,12 @@ std::vector<std::unique_ptr<Tool>> builtin_tools(const ToolModels& models = {});
 // not are left out, and listed in `unavailable` when it is given.
 ToolRegistry builtin_registry(const ToolModels& models = {},
                               std::vector<UnavailableTool>* unavailable = nullptr);
+
+// The built-in tools `names` lists, in the registry's order, and final_answer (always there: it
+// ends the run); every one that works here when `names` is empty. Listing fewer tools keeps a small
+// controller's prompt short. Throws core::Error for a name that is no built-in tool, or for a tool
+// that cannot work on this machine (saying why).
+ToolRegistry builtin_registry_of(const std::vector<std::string>& names,
+                                 const ToolModels& models = {});
 
 }  // namespace mat::tools

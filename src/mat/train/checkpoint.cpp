@@ -11,19 +11,22 @@ namespace mat::train {
 
 namespace {
 
+constexpr const char* kTrainedFile = "trained.safetensors";
+
 at::Generator cpu_generator() {
   return at::detail::getDefaultCPUGenerator();
 }
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& dir, const std::vector<LoraModule>& modules,
-                     const AdamW& optimizer, std::int64_t step, const core::Json& options) {
+void save_checkpoint(const std::filesystem::path& dir,
+                     const std::map<std::string, torch::Tensor>& trained, const AdamW& optimizer,
+                     std::int64_t step, const core::Json& options) {
   namespace fs = std::filesystem;
   const fs::path tmp = dir.string() + ".tmp";
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  write_tensor_file(tmp / "adapter.safetensors", peft_tensors(modules));
+  write_tensor_file(tmp / kTrainedFile, trained);
   write_tensor_file(tmp / "optimizer.safetensors", optimizer.state());
   torch::Tensor rng;
   {
@@ -40,7 +43,7 @@ void save_checkpoint(const std::filesystem::path& dir, const std::vector<LoraMod
 }
 
 std::int64_t load_checkpoint(const std::filesystem::path& dir,
-                             const std::vector<LoraModule>& modules, AdamW& optimizer,
+                             const std::map<std::string, torch::Tensor>& trained, AdamW& optimizer,
                              const core::Json& options) {
   const std::filesystem::path info_path = dir / "checkpoint.json";
   if (!std::filesystem::exists(info_path)) {
@@ -55,12 +58,12 @@ std::int64_t load_checkpoint(const std::filesystem::path& dir,
                       "); resume with the same flags "
                       "or start a new output folder");
   }
-  const auto adapter = read_tensor_file(dir / "adapter.safetensors");
+  const auto saved = read_tensor_file(dir / kTrainedFile);
   torch::NoGradGuard no_grad;
-  for (const auto& [name, param] : peft_tensors(modules)) {
-    auto it = adapter.find(name);
-    if (it == adapter.end() || it->second.sizes() != param.sizes()) {
-      throw core::Error(dir.string() + ": adapter tensor '" + name +
+  for (const auto& [name, param] : trained) {
+    auto it = saved.find(name);
+    if (it == saved.end() || it->second.sizes() != param.sizes()) {
+      throw core::Error(dir.string() + ": trained tensor '" + name +
                         "' is missing or misshapen; the checkpoint is damaged");
     }
     param.copy_(it->second);

@@ -13,8 +13,10 @@
 #include "mat/core/interrupt.h"
 #include "mat/train/adamw.h"
 #include "mat/train/checkpoint.h"
+#include "mat/train/language_model_weights.h"
 #include "mat/train/lora_setup.h"
 #include "mat/train/lr_schedule.h"
+#include "mat/train/model_writer.h"
 #include "mat/train/sample_loss.h"
 
 namespace mat::train {
@@ -36,6 +38,7 @@ void check_options(const TrainOptions& o) {
   if (!(o.lr > 0)) fail("--lr must be positive");
   if (o.warmup < 0 || o.warmup > 1) fail("--warmup is a fraction of the steps, in [0, 1]");
   if (o.lora.dropout < 0 || o.lora.dropout >= 1) fail("--dropout must be in [0, 1)");
+  if (o.full && o.dtype != "f32") fail("--full trains the weights themselves, in f32: --dtype f32");
   if (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1) fail("betas must be in [0, 1)");
 }
 
@@ -81,10 +84,33 @@ std::vector<StepRecord> log_until(const fs::path& path, std::int64_t step) {
   return log;
 }
 
+// What trains: the LoRA adapters (by PEFT's names), or with --full the language model's weights.
+struct Trained {
+  std::vector<LoraModule> adapters;
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+Trained make_trainable(engine::Qwen2VLModelImpl& model, const TrainOptions& options) {
+  if (options.full) return {{}, train_language_model_weights(model)};
+  std::vector<LoraModule> adapters = attach_lora(model, options.lora);
+  std::map<std::string, torch::Tensor> tensors = peft_tensors(adapters);
+  return {std::move(adapters), std::move(tensors)};
+}
+
+void write_result(engine::Qwen2VLModelImpl& model, const Trained& trained,
+                  const TrainOptions& options) {
+  if (!options.full) {
+    write_peft_adapter(options.out, trained.adapters, options.lora);
+    return;
+  }
+  copy_model_files(options.base, options.out);
+  write_model_weights(model, options.out / "model.safetensors", checkpoint_format(options.base));
+}
+
 }  // namespace
 
-TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& data,
-                       const std::vector<Sample>& eval_data, const StepObserver& on_step) {
+TrainResult fine_tune(const TrainOptions& options, const std::vector<Sample>& data,
+                      const std::vector<Sample>& eval_data, const StepObserver& on_step) {
   check_options(options);
   TrainResult result;
   std::vector<const Sample*> train;
@@ -111,9 +137,9 @@ TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& d
   torch::manual_seed(options.seed);
   engine::Qwen2VLModel model = engine::load_qwen2vl_model(
       options.base, {compute_dtype(options.dtype), torch::Device(options.device)});
-  const std::vector<LoraModule> modules = attach_lora(*model, options.lora);
-  std::map<std::string, torch::Tensor> params = peft_tensors(modules);
-  AdamW optimizer(params, {options.beta1, options.beta2, options.eps, options.weight_decay});
+  const Trained trained = make_trainable(*model, options);
+  AdamW optimizer(trained.tensors,
+                  {options.beta1, options.beta2, options.eps, options.weight_decay});
   model->train();
 
   const std::size_t per_step = static_cast<std::size_t>(options.batch) * options.grad_accum;
@@ -125,13 +151,15 @@ TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& d
 
   std::int64_t step = 0;
   if (options.resume) {
-    step = load_checkpoint(checkpoint_dir, modules, optimizer, config);
+    step = load_checkpoint(checkpoint_dir, trained.tensors, optimizer, config);
     result.log = log_until(log_path, step);
   }
   write_train_log(log_path, result.log);
   core::write_json_file(options.out / "train_config.json", config);
 
-  const auto save = [&] { save_checkpoint(checkpoint_dir, modules, optimizer, step, config); };
+  const auto save = [&] {
+    save_checkpoint(checkpoint_dir, trained.tensors, optimizer, step, config);
+  };
   std::int64_t order_epoch = -1;
   std::vector<std::size_t> order;
   const std::int64_t stop =
@@ -151,8 +179,13 @@ TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& d
       tokens += static_cast<std::int64_t>(train[order[i]]->ids.size());
     }
     double loss = 0;
-    for (std::size_t i = first; i < last; ++i) {
-      const LossSum l = sample_loss(*model, *train[order[i]], options.grad_checkpointing);
+    const std::size_t per_forward = options.share_prefix ? options.batch : 1;
+    for (std::size_t i = first; i < last; i += per_forward) {
+      std::vector<const Sample*> together;
+      for (std::size_t j = i; j < std::min(last, i + per_forward); ++j) {
+        together.push_back(train[order[j]]);
+      }
+      const LossSum l = shared_prefix_loss(*model, together, options.grad_checkpointing);
       const torch::Tensor scaled = l.sum / static_cast<double>(targets);
       scaled.backward();
       loss += scaled.item<double>();
@@ -184,7 +217,7 @@ TrainResult train_lora(const TrainOptions& options, const std::vector<Sample>& d
   }
   if (!result.interrupted) save();
   result.finished = step == result.total_steps;
-  if (result.finished) write_peft_adapter(options.out, modules, options.lora);
+  if (result.finished) write_result(*model, trained, options);
   std::ofstream(options.out / "loss.svg") << loss_chart_svg(result.log);
   return result;
 }

@@ -16,6 +16,7 @@
 #include "mat/engine/tokenizer.h"
 #include "mat/train/adamw.h"
 #include "mat/train/causal_lm_loss.h"
+#include "mat/train/language_model_weights.h"
 #include "mat/train/lr_schedule.h"
 #include "mat/train/model_writer.h"
 
@@ -147,13 +148,7 @@ PretrainResult pretrain(const PretrainOptions& o, const PretrainObserver& on_ste
                       std::to_string(tokenizer.vocab_size()) + " ids but the model only " +
                       std::to_string(vocab) + " embeddings; they belong to different models");
   }
-  // The language model and head train; the vision tower stays as loaded.
-  std::map<std::string, torch::Tensor> params;
-  for (auto& item : model->named_parameters(true)) {
-    if (item.key().rfind("visual.", 0) == 0) continue;
-    item.value().set_requires_grad(true);
-    params.emplace(item.key(), item.value());
-  }
+  const std::map<std::string, torch::Tensor> params = train_language_model_weights(*model);
   AdamW optimizer(params, {0.9, 0.95, 1e-8, o.weight_decay});
   model->train();
 

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "mat/engine/qwen2vl_model.h"
 #include "mat/train/sample.h"
@@ -30,5 +31,19 @@ std::int64_t loss_tokens(const Sample& sample);
 // <|image_pad|> runs.
 LossSum sample_loss(engine::Qwen2VLModelImpl& model, const Sample& sample,
                     bool checkpoint_layers = false);
+
+// The summed loss of several samples in one sequence that holds the beginning they share (the
+// system prompt, for samples of one prompt version) once, followed by the rest of each, which
+// attends to that prefix and to itself only, at the positions it has in its own sample. The same
+// value (up to rounding) and gradients as the sum of sample_loss over them, for far fewer tokens
+// when prompts are long and answers short; the activations of all of them are held at once.
+LossSum shared_prefix_loss(engine::Qwen2VLModelImpl& model,
+                           const std::vector<const Sample*>& samples,
+                           bool checkpoint_layers = false);
+// The prefix it shares: the tokens all samples begin with, up to (not including) the first image
+// (whose pad run the sequence must hold once per sample) and the first target (counted once per
+// sample), leaving each sample at least one token of its own.
+std::size_t shared_prefix_length(const std::vector<const Sample*>& samples,
+                                 const engine::Qwen2VLConfig& config);
 
 }  // namespace mat::train

@@ -5,6 +5,7 @@ namespace mat::train {
 core::Json to_json(const TrainOptions& o) {
   return {
       {"base", o.base.string()},
+      {"full", o.full},
       {"rank", o.lora.rank},
       {"alpha", o.lora.alpha},
       {"dropout", o.lora.dropout},
@@ -22,6 +23,7 @@ core::Json to_json(const TrainOptions& o) {
       {"clip", o.clip},
       {"seed", o.seed},
       {"dtype", o.dtype},
+      {"share_prefix", o.share_prefix},
   };
 }
 

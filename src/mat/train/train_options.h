@@ -1,4 +1,4 @@
-// What a LoRA training run is configured by: every `mat train` flag is a field here, and the
+// What a fine-tuning run is configured by: every `mat train` flag is a field here, and the
 // resolved options are saved beside the outputs (train_config.json) so that a run can be
 // reproduced, and resumed, from its folder alone. Torch-free.
 #pragma once
@@ -23,6 +23,10 @@ struct TrainOptions {
   std::filesystem::path base;  // the Hugging Face checkpoint folder
   std::filesystem::path out;   // adapter, checkpoint, train_log.jsonl, loss.svg
   LoraSpec lora;
+  // Full-parameter fine-tuning instead of LoRA: every language-model weight trains (f32), and
+  // `out` receives a whole checkpoint. For controllers small enough to afford it (the offline
+  // loop's, trained from scratch, whose frozen random-ish embeddings LoRA cannot move).
+  bool full = false;
   double lr = 1e-5;
   int epochs = 3;
   // Samples per micro-batch and micro-batches per update: an optimizer step sees
@@ -39,6 +43,10 @@ struct TrainOptions {
   double clip = 1.0;  // global gradient norm; 0: no clipping
   std::uint64_t seed = 0;
   bool grad_checkpointing = false;
+  // Each micro-batch's samples as one sequence holding their shared beginning (the system prompt)
+  // once (shared_prefix_loss): the same loss for far fewer tokens; activations of the whole
+  // micro-batch at once.
+  bool share_prefix = false;
   int save_every = 0;  // optimizer steps between checkpoints (0: only at the end)
   bool resume = false;
   std::string dtype = "bf16";  // compute dtype of the frozen base: bf16, f32
