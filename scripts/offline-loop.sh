@@ -35,7 +35,7 @@ PROMPT=t3-tiny
 TOOLS=ocr,facedetection,draw_box,inspect_file_as_text
 IMAGE_TOKENS=16  # the controller reads the tools' results, not pixels: few vision tokens
 AGENT_LIMITS=(--prompt-template "$PROMPT" --tools "$TOOLS" --max-steps "${LOOP_MAX_STEPS:-3}"
-  --max-tokens "${LOOP_MAX_TOKENS:-384}"
+  --max-tokens "${LOOP_MAX_TOKENS:-192}"
   --image-max-side 224 --dtype f32 --seed "$SEED")
 
 export OPENBLAS_NUM_THREADS=1

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <random>
 
 #include "mat/core/error.h"
@@ -267,8 +268,14 @@ TEST(SharedPrefixLoss, TheTrainerGivesTheSameLossesWithAndWithoutIt) {
 // engine loads to the trainer's own last eval loss; the vision tower is left as it was; a run
 // stopped part way resumes to the same losses.
 TEST(FullFineTuning, TrainsTheLanguageModelAndWritesACheckpointTheEngineLoads) {
-  const core::TempDir out, parts;
+  const core::TempDir out, parts, pretrained;
+  // A base that was itself trained (mat pretrain): its records must not replace the tuning's.
+  fs::copy(fixture_model_dir(), pretrained.path(), fs::copy_options::recursive);
+  std::ofstream(pretrained.path() / "train_log.jsonl") << R"({"step":1,"loss":9.0,"lr":0.001})"
+                                                       << "\n";
+  std::ofstream(pretrained.path() / "pretrain_config.json") << "{}\n";
   TrainOptions options = tiny_options(out.path());
+  options.base = pretrained.path();
   options.full = true;
   options.lr = 5e-3;
   const Sample eval = golden_sample();
@@ -278,6 +285,8 @@ TEST(FullFineTuning, TrainsTheLanguageModelAndWritesACheckpointTheEngineLoads) {
   EXPECT_LT((l[27] + l[28] + l[29]) / 3, 0.5 * (l[0] + l[1] + l[2]) / 3);
   EXPECT_FALSE(fs::exists(out.path() / "adapter_model.safetensors"));
   EXPECT_TRUE(fs::exists(out.path() / "tokenizer.json"));
+  EXPECT_EQ(read_train_log(out.path() / "train_log.jsonl").size(), result.log.size());
+  EXPECT_FALSE(fs::exists(out.path() / "pretrain_config.json"));
 
   engine::Qwen2VLModel tuned = engine::load_qwen2vl_model(out.path(), {});
   engine::Qwen2VLModel base = fixture_model();

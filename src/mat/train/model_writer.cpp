@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <set>
+#include <string>
 #include <vector>
 
 namespace mat::train {
@@ -54,10 +56,15 @@ void write_model_weights(engine::Qwen2VLModelImpl& model, const fs::path& file,
 }
 
 void copy_model_files(const fs::path& from, const fs::path& to) {
+  // What trained `from` (its log, curve and options) describes that run, not the model: a tuning
+  // writes its own into the same folder.
+  static const std::set<std::string> training_records = {"train_log.jsonl", "loss.svg",
+                                                          "train_config.json",
+                                                          "pretrain_config.json"};
   for (const auto& entry : fs::directory_iterator(from)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_regular_file() || entry.path().extension() == ".safetensors" ||
-        name == "model.safetensors.index.json") {
+        name == "model.safetensors.index.json" || training_records.count(name) > 0) {
       continue;
     }
     fs::copy_file(entry.path(), to / name, fs::copy_options::overwrite_existing);

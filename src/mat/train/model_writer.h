@@ -27,7 +27,8 @@ CheckpointFormat checkpoint_format(const std::filesystem::path& dir);
 void write_model_weights(engine::Qwen2VLModelImpl& model, const std::filesystem::path& file,
                          const CheckpointFormat& format);
 
-// Copies every file of the checkpoint folder `from` but its weights into `to`.
+// Copies every file of the checkpoint folder `from` into `to` but its weights and the records of
+// how it was trained (train_log.jsonl, loss.svg, train_config.json, pretrain_config.json).
 void copy_model_files(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace mat::train
