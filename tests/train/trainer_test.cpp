@@ -237,15 +237,18 @@ TEST(SharedPrefixLoss, EqualsTheSumOfTheSamplesLossesAndGradients) {
     tokens += l.tokens;
   }
   const auto expected = gradients();
-  const LossSum shared = shared_prefix_loss(*model, samples);
-  shared.sum.backward();
-  const auto got = gradients();
-  EXPECT_EQ(shared.tokens, tokens);
-  EXPECT_NEAR(shared.sum.item<double>(), one_by_one, 1e-4 * one_by_one);
-  for (const auto& [name, g] : expected) {
-    EXPECT_LT((got.at(name) - g).abs().max().item<double>(),
-              1e-4 * (g.abs().max().item<double>() + 1e-6))
-        << name;
+  // Attention part by part, and (with checkpointed layers) through one mask over the whole.
+  for (const bool checkpointed : {false, true}) {
+    const LossSum shared = shared_prefix_loss(*model, samples, checkpointed);
+    shared.sum.backward();
+    const auto got = gradients();
+    EXPECT_EQ(shared.tokens, tokens);
+    EXPECT_NEAR(shared.sum.item<double>(), one_by_one, 1e-4 * one_by_one);
+    for (const auto& [name, g] : expected) {
+      EXPECT_LT((got.at(name) - g).abs().max().item<double>(),
+                1e-4 * (g.abs().max().item<double>() + 1e-6))
+          << name << (checkpointed ? " (checkpointed)" : "");
+    }
   }
 }
 

@@ -118,6 +118,14 @@ struct Rope {
   torch::Tensor sin;
 };
 
+// A packed training sequence (train::shared_prefix_loss): `prefix` positions, causal among
+// themselves, then parts of these lengths, each attending to the whole prefix and, causally, to
+// itself. Attention is computed part by part, so its cost is that of the samples apart.
+struct SharedPrefixLayout {
+  std::int64_t prefix = 0;
+  std::vector<std::int64_t> parts;
+};
+
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   DecoderLayerImpl(const Qwen2VLTextConfig& config, const torch::TensorOptions& options);
@@ -126,12 +134,24 @@ class DecoderLayerImpl : public torch::nn::Module {
   // keys/values (nullptr: attend within x only).
   torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const torch::Tensor& mask,
                         KvCache* cache = nullptr, std::size_t layer = 0);
+  // x: [1, prefix + sum(parts), hidden], laid out as `layout` says.
+  torch::Tensor forward(const torch::Tensor& x, const Rope& rope, const SharedPrefixLayout& layout);
 
   RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   LoraLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   LoraLinear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 
  private:
+  struct Projected {
+    torch::Tensor q, k, v;  // [B, heads, L, head_dim], RoPE applied to q and k
+  };
+  Projected project(const torch::Tensor& h, const Rope& rope);
+  // Attention of q over k, v with an additive mask ([L, T], or undefined: none) -> [B, L, hidden].
+  torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& mask) const;
+  // The residual, the output projection and the MLP around the attention's output.
+  torch::Tensor finish(const torch::Tensor& x, const torch::Tensor& attn);
+
   std::int64_t num_heads_, num_kv_heads_, head_dim_;
 };
 TORCH_MODULE(DecoderLayer);

@@ -57,15 +57,9 @@ DecoderLayerImpl::DecoderLayerImpl(const Qwen2VLTextConfig& config,
   down_proj = mlp->register_module("down_proj", LoraLinear(inter, hidden, false, options));
 }
 
-torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,
-                                        const torch::Tensor& mask, KvCache* cache,
-                                        std::size_t layer) {
-  const std::int64_t batch = x.size(0);
-  const std::int64_t len = x.size(1);
-  const std::int64_t groups = num_heads_ / num_kv_heads_;
-  const auto dtype = x.scalar_type();
-
-  const torch::Tensor h = input_layernorm(x);
+DecoderLayerImpl::Projected DecoderLayerImpl::project(const torch::Tensor& h, const Rope& rope) {
+  const std::int64_t batch = h.size(0);
+  const std::int64_t len = h.size(1);
   torch::Tensor q = q_proj(h).view({batch, len, num_heads_, head_dim_}).transpose(1, 2);
   torch::Tensor k = k_proj(h).view({batch, len, num_kv_heads_, head_dim_}).transpose(1, 2);
   torch::Tensor v = v_proj(h).view({batch, len, num_kv_heads_, head_dim_}).transpose(1, 2);
@@ -73,20 +67,15 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope
   const torch::Tensor sin = rope.sin.unsqueeze(1);
   q = q * cos + rotate_half(q) * sin;
   k = k * cos + rotate_half(k) * sin;
+  return {q, k, v};
+}
 
-  if (cache != nullptr) {
-    const std::int64_t past = cache->length;
-    if (past + len > cache->capacity) {
-      throw core::Error("KV cache full: " + std::to_string(past + len) + " positions, capacity " +
-                        std::to_string(cache->capacity));
-    }
-    cache->keys[layer].narrow(2, past, len).copy_(k);
-    cache->values[layer].narrow(2, past, len).copy_(v);
-    k = cache->keys[layer].narrow(2, 0, past + len);
-    v = cache->values[layer].narrow(2, 0, past + len);
-  }
+torch::Tensor DecoderLayerImpl::attend(const torch::Tensor& q, const torch::Tensor& k,
+                                       const torch::Tensor& v, const torch::Tensor& mask) const {
+  const std::int64_t batch = q.size(0);
+  const std::int64_t len = q.size(2);
   const std::int64_t total = k.size(2);
-
+  const std::int64_t groups = num_heads_ / num_kv_heads_;
   // Grouped-query attention without repeating K/V: the query heads that share a KV head are
   // stacked along the sequence axis.
   const torch::Tensor qg = q.reshape({batch, num_kv_heads_, groups * len, head_dim_});
@@ -97,14 +86,59 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope
     scores = (scores.view({batch, num_kv_heads_, groups, len, total}) + mask)
                  .view({batch, num_kv_heads_, groups * len, total});
   }
-  const torch::Tensor probs = torch::softmax(scores, -1).to(dtype);
-  const torch::Tensor attn = attention_matmul(probs, v)  // [B, KV, G*L, hd]
-                                 .view({batch, num_heads_, len, head_dim_})
-                                 .transpose(1, 2)
-                                 .reshape({batch, len, num_heads_ * head_dim_});
+  const torch::Tensor probs = torch::softmax(scores, -1).to(q.scalar_type());
+  return attention_matmul(probs, v)  // [B, KV, G*L, hd]
+      .view({batch, num_heads_, len, head_dim_})
+      .transpose(1, 2)
+      .reshape({batch, len, num_heads_ * head_dim_});
+}
+
+torch::Tensor DecoderLayerImpl::finish(const torch::Tensor& x, const torch::Tensor& attn) {
   const torch::Tensor after_attn = x + o_proj(attn);
   const torch::Tensor m = post_attention_layernorm(after_attn);
   return after_attn + down_proj(torch::silu(gate_proj(m)) * up_proj(m));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,
+                                        const torch::Tensor& mask, KvCache* cache,
+                                        std::size_t layer) {
+  auto [q, k, v] = project(input_layernorm(x), rope);
+  if (cache != nullptr) {
+    const std::int64_t len = x.size(1);
+    const std::int64_t past = cache->length;
+    if (past + len > cache->capacity) {
+      throw core::Error("KV cache full: " + std::to_string(past + len) + " positions, capacity " +
+                        std::to_string(cache->capacity));
+    }
+    cache->keys[layer].narrow(2, past, len).copy_(k);
+    cache->values[layer].narrow(2, past, len).copy_(v);
+    k = cache->keys[layer].narrow(2, 0, past + len);
+    v = cache->values[layer].narrow(2, 0, past + len);
+  }
+  return finish(x, attend(q, k, v, mask));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rope& rope,
+                                        const SharedPrefixLayout& layout) {
+  const auto [q, k, v] = project(input_layernorm(x), rope);
+  const std::int64_t prefix = layout.prefix;
+  const torch::Device device = x.device();
+  std::vector<torch::Tensor> outputs;
+  if (prefix > 0) {
+    outputs.push_back(attend(q.narrow(2, 0, prefix), k.narrow(2, 0, prefix), v.narrow(2, 0, prefix),
+                             TextDecoderImpl::causal_mask(prefix, 0, device)));
+  }
+  std::int64_t start = prefix;
+  for (const std::int64_t length : layout.parts) {
+    // The part's keys after the prefix's: the mask of `length` new positions after `prefix`.
+    const torch::Tensor keys = torch::cat({k.narrow(2, 0, prefix), k.narrow(2, start, length)}, 2);
+    const torch::Tensor values =
+        torch::cat({v.narrow(2, 0, prefix), v.narrow(2, start, length)}, 2);
+    outputs.push_back(attend(q.narrow(2, start, length), keys, values,
+                             TextDecoderImpl::causal_mask(length, prefix, device)));
+    start += length;
+  }
+  return finish(x, torch::cat(outputs, 1));
 }
 
 TextDecoderImpl::TextDecoderImpl(const Qwen2VLTextConfig& config,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "mat/core/error.h"
 #include "mat/train/activation_checkpoint.h"
@@ -52,16 +53,33 @@ void check_lengths(const Sample& sample) {
   }
 }
 
-// One sequence through the model: its ids, M-RoPE positions [3, 1, L] and attention mask [L, L],
-// the images of `samples` in the order of its pad runs; the summed cross-entropy of `labels`
-// predicted at `at` (positions in the sequence).
+// One sequence through the model: its ids, M-RoPE positions [3, 1, L] and, for several samples
+// packed together, their layout (else it is causal); the images of `samples` in the order of its
+// pad runs; the summed cross-entropy of `labels` predicted at `at` (positions in the sequence).
 struct Sequence {
   std::vector<std::int32_t> ids;
   torch::Tensor positions;
-  torch::Tensor mask;
+  std::optional<engine::SharedPrefixLayout> packed;
   std::vector<std::int64_t> at;
   std::vector<std::int64_t> labels;
 };
+
+// The layout as an additive mask [L, L] (what a checkpointed layer takes): a position sees the
+// positions before it in the prefix or in its own part.
+torch::Tensor dense_mask(const engine::SharedPrefixLayout& layout) {
+  std::vector<std::int64_t> segment(static_cast<std::size_t>(layout.prefix), 0);
+  for (std::size_t k = 0; k < layout.parts.size(); ++k) {
+    segment.insert(segment.end(), static_cast<std::size_t>(layout.parts[k]),
+                   static_cast<std::int64_t>(k + 1));
+  }
+  const auto n = static_cast<std::int64_t>(segment.size());
+  const torch::Tensor seg = torch::tensor(segment, torch::kInt64);
+  const torch::Tensor index = torch::arange(n, torch::kInt64);
+  const torch::Tensor visible = index.unsqueeze(0).le(index.unsqueeze(1)) &
+                                (seg.unsqueeze(0).eq(0) | seg.unsqueeze(0).eq(seg.unsqueeze(1)));
+  return torch::zeros({n, n}, torch::kFloat32)
+      .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity());
+}
 
 LossSum sequence_loss(engine::Qwen2VLModelImpl& model, const Sequence& seq,
                       const std::vector<const Sample*>& samples, bool checkpoint_layers) {
@@ -79,10 +97,19 @@ LossSum sequence_loss(engine::Qwen2VLModelImpl& model, const Sequence& seq,
 
   engine::TextDecoderImpl& decoder = *model.language_model;
   const engine::Rope rope = decoder.rope(seq.positions);
-  const torch::Tensor mask = seq.mask.defined() ? seq.mask.to(device) : seq.mask;
+  torch::Tensor mask;
+  if (!seq.packed) {
+    mask = engine::TextDecoderImpl::causal_mask(n, 0, device);
+  } else if (checkpoint_layers) {
+    mask = dense_mask(*seq.packed).to(device);
+  }
   for (const auto& module : *decoder.layers) {
     auto& layer = *module->as<engine::DecoderLayerImpl>();
-    x = checkpoint_layers ? checkpointed_layer(layer, x, rope, mask) : layer.forward(x, rope, mask);
+    if (checkpoint_layers) {
+      x = checkpointed_layer(layer, x, rope, mask);
+    } else {
+      x = seq.packed ? layer.forward(x, rope, *seq.packed) : layer.forward(x, rope, mask);
+    }
   }
   LossSum out{torch::zeros({}, torch::kFloat32).to(device),
               static_cast<std::int64_t>(seq.at.size())};
@@ -117,12 +144,7 @@ std::int64_t loss_tokens(const Sample& sample) {
 
 LossSum sample_loss(engine::Qwen2VLModelImpl& model, const Sample& sample, bool checkpoint_layers) {
   check_lengths(sample);
-  const auto n = static_cast<std::int64_t>(sample.ids.size());
-  Sequence seq{sample.ids,
-               model.position_ids(sample.ids, grids_of(sample)),
-               engine::TextDecoderImpl::causal_mask(n, 0, torch::kCPU),
-               {},
-               {}};
+  Sequence seq{sample.ids, model.position_ids(sample.ids, grids_of(sample)), std::nullopt, {}, {}};
   add_targets(sample, 0, 0, seq);
   return sequence_loss(model, seq, {&sample}, checkpoint_layers);
 }
@@ -160,7 +182,7 @@ LossSum shared_prefix_loss(engine::Qwen2VLModelImpl& model,
   seq.ids.assign(samples.front()->ids.begin(),
                  samples.front()->ids.begin() + static_cast<std::ptrdiff_t>(prefix));
   std::vector<torch::Tensor> positions;
-  std::vector<std::int64_t> segment(prefix, 0);  // 0: the prefix; k: the rest of sample k
+  engine::SharedPrefixLayout layout{static_cast<std::int64_t>(prefix), {}};
   for (std::size_t k = 0; k < samples.size(); ++k) {
     const Sample& s = *samples[k];
     // Each rest keeps the positions it has in its own sample (the prefix's are the same in all).
@@ -170,17 +192,10 @@ LossSum shared_prefix_loss(engine::Qwen2VLModelImpl& model,
     positions.push_back(own.narrow(2, static_cast<std::int64_t>(prefix), rest));
     add_targets(s, prefix, static_cast<std::int64_t>(seq.ids.size() - prefix), seq);
     seq.ids.insert(seq.ids.end(), s.ids.begin() + static_cast<std::ptrdiff_t>(prefix), s.ids.end());
-    segment.insert(segment.end(), static_cast<std::size_t>(rest), static_cast<std::int64_t>(k + 1));
+    layout.parts.push_back(rest);
   }
   seq.positions = torch::cat(positions, 2);
-  // A query sees the keys before it that are in the prefix or in its own sample's rest.
-  const auto n = static_cast<std::int64_t>(seq.ids.size());
-  const torch::Tensor seg = torch::tensor(segment, torch::kInt64);
-  const torch::Tensor index = torch::arange(n, torch::kInt64);
-  const torch::Tensor visible = index.unsqueeze(0).le(index.unsqueeze(1)) &
-                                (seg.unsqueeze(0).eq(0) | seg.unsqueeze(0).eq(seg.unsqueeze(1)));
-  seq.mask = torch::zeros({n, n}, torch::kFloat32)
-                 .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity());
+  seq.packed = std::move(layout);
   return sequence_loss(model, seq, samples, checkpoint_layers);
 }
 
