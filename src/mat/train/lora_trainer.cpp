@@ -32,7 +32,7 @@ torch::Dtype compute_dtype(const std::string& name) {
 }
 
 void check_options(const TrainOptions& o) {
-  const auto fail = [](const std::string& why) { throw core::Error("mat train: " + why); };
+  const auto fail = [](const std::string& why) { throw core::Error(why); };
   if (o.epochs < 1) fail("--epochs must be at least 1");
   if (o.batch < 1 || o.grad_accum < 1) fail("--batch and --grad-accum must be at least 1");
   if (!(o.lr > 0)) fail("--lr must be positive");
@@ -122,7 +122,7 @@ TrainResult fine_tune(const TrainOptions& options, const std::vector<Sample>& da
     }
   }
   if (train.empty()) {
-    throw core::Error("mat train: no sample with target tokens within --max-len " +
+    throw core::Error("no sample with target tokens within --max-len " +
                       std::to_string(options.max_len) + " (" + std::to_string(data.size()) +
                       " given, " + std::to_string(result.skipped_too_long) + " too long)");
   }
