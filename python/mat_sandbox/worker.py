@@ -7,7 +7,7 @@ unless the user opted out. File descriptors: 0 is /dev/null, 1 and 2 are the cap
 means nothing the model's code prints can corrupt them.
 
   host -> worker  {"op": "init", "work_dir": str, "allowed": [...], "tools": [...],
-                   "limits": {...}, "contain_processes": bool}                     once, first
+                   "variables": {...}, "limits": {...}, "contain_processes": bool}  once, first
                   {"op": "exec", "code": str, "step": int}                         one per step
                   {"op": "tool_result", "ok", "value", "error", "ends_run"}       answers "tool"
   worker -> host  {"op": "ready", "error": str|null}                              answers "init"
@@ -265,11 +265,15 @@ def _apply_limits(limits):
         resource.setrlimit(resource.RLIMIT_NPROC, (value, value))
 
 
-def _model_namespace(tools):
+def _model_namespace(tools, variables):
     module = types.ModuleType("__main__")
     module.__dict__["ToolError"] = ToolError
     for tool in tools:
         module.__dict__[tool["name"]] = _make_tool(tool["name"], tool["parameters"])
+    for name, value in variables.items():
+        if not name.isidentifier() or keyword.iskeyword(name):
+            raise ValueError(f"the variable name {name!r} is not a Python identifier")
+        module.__dict__[name] = value
     # The model's code is the program: `if __name__ == "__main__"` and anything resolving
     # sys.modules["__main__"] (dataclasses, typing) must see its namespace, not this worker.
     sys.modules["__main__"] = module
@@ -285,7 +289,7 @@ def main():
     try:
         os.chdir(init["work_dir"])
         _apply_limits(init["limits"])
-        namespace = _model_namespace(init["tools"])
+        namespace = _model_namespace(init["tools"], init["variables"])
         _install_import_guard(init["allowed"], namespace)
     except (ValueError, OSError) as exc:
         _send({"op": "ready", "error": str(exc)})

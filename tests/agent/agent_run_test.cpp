@@ -262,6 +262,17 @@ TEST_F(AgentRun, PrivateAttachedFilesAreReadableByTheSandboxedCode) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
+TEST_F(AgentRun, TheCodeFindsTheAttachedFilesInAList) {
+  std::ofstream(dir_.path() / "notes.txt") << "secret 17";
+  std::ofstream(dir_.path() / "table.csv") << "a\n1\n";
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Read.", "print(attached_files, open(attached_files[0]).read())")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=17)")));
+  const Trajectory t =
+      run("What number is in the notes?", {dir_.path() / "notes.txt", dir_.path() / "table.csv"});
+  EXPECT_EQ(t.steps[0].observation, "['notes.txt', 'table.csv'] secret 17\n");
+}
+
 // The real image tools, called from the sandboxed code and answered by the host.
 class AgentRunWithImageTools : public AgentRun {
  protected:

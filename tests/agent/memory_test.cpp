@@ -50,6 +50,7 @@ TEST(Memory, RendersTheDocumentedTurnStructure) {
   EXPECT_EQ(messages[1].role, llm::Role::kUser);
   EXPECT_THAT(messages[1].joined_text(), HasSubstr("Task: Count the cats."));
   EXPECT_THAT(messages[1].joined_text(), HasSubstr("- notes.csv"));
+  EXPECT_THAT(messages[1].joined_text(), HasSubstr("in the list `attached_files`"));
   ASSERT_EQ(messages[1].parts.size(), 2u);  // text + the attached image (the csv is not an image)
   EXPECT_TRUE(messages[1].parts[1].is_image());
   // The assistant turn is the canonical form, whatever fence the model used.

@@ -197,6 +197,17 @@ TEST_F(SandboxTest, CrashedWorkerIsRestarted) {
   EXPECT_THAT(*box.execute("print(kept)").error, HasSubstr("NameError"));
 }
 
+TEST_F(SandboxTest, StartingVariablesAreDefinedAgainAfterARestart) {
+  options_.allowed_imports = allowed_plus("os");
+  options_.variables["attached_files"] = core::Json::array({"a.png", "two words.pdf"});
+  options_.variables["limit"] = 3;
+  Sandbox box = make();
+  EXPECT_EQ(box.execute("print(attached_files[1], limit + 1)").output, "two words.pdf 4\n");
+  ASSERT_EQ(box.execute("attached_files.clear()").error, std::nullopt);
+  ASSERT_TRUE(box.execute("import os\nos.kill(os.getpid(), 11)").worker_restarted);
+  EXPECT_EQ(box.execute("print(attached_files)").output, "['a.png', 'two words.pdf']\n");
+}
+
 TEST_F(SandboxTest, CpuTimeBudgetEndsTheWorker) {
   options_.limits.cpu_seconds = 1;
   Sandbox box = make();
@@ -424,6 +435,16 @@ TEST_F(SandboxTest, InvalidToolNameIsRejectedAtConstruction) {
     FAIL() << "expected core::Error";
   } catch (const core::Error& e) {
     EXPECT_THAT(e.what(), HasSubstr("not-a-name"));
+  }
+}
+
+TEST_F(SandboxTest, AVariableNameThatIsNoIdentifierIsRejectedAtConstruction) {
+  options_.variables["import"] = 1;
+  try {
+    make();
+    FAIL() << "expected core::Error";
+  } catch (const core::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("'import' is not a Python identifier"));
   }
 }
 

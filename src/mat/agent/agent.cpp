@@ -112,6 +112,9 @@ class Run {
     for (const tools::Tool* tool : registry_.tools()) {
       box.tools.push_back({tool->spec().name, tool->spec().input_names()});
     }
+    core::Json attached = core::Json::array();
+    for (const FileRef& file : t_.files) attached.push_back(file.path);
+    box.variables[kAttachedFilesVariable] = std::move(attached);
     try {
       sandbox_ = std::make_unique<sandbox::Sandbox>(
           std::move(box),

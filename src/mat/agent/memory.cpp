@@ -24,7 +24,8 @@ void append_images(llm::ChatMessage& message, const std::vector<std::string>& pa
 std::string task_text(const std::string& task, const std::vector<FileRef>& files) {
   std::string text = "Task: " + task;
   if (!files.empty()) {
-    text += "\n\nAttached files (in your working directory):";
+    text += std::string("\n\nAttached files (in your working directory, and in the list `") +
+            kAttachedFilesVariable + "`):";
     for (const FileRef& file : files) text += "\n- " + file.path;
   }
   return text;

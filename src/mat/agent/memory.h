@@ -1,7 +1,8 @@
 // What the model sees at each step, rendered from the trajectory record by one function used by
 // the agent, the trainer and the evaluator alike:
 //   system prompt
-//   user:      "Task: <text>" (+ attached file paths; attached images as image parts)
+//   user:      "Task: <text>" (+ attached file paths, also given to the code as
+//              `attached_files`; attached images as image parts)
 //   per step:  assistant: thought + code      user: "[OUTPUT OF STEP k] Observation: ..." or
 //                                                   "[OUTPUT OF STEP k] Error: ..." (+ images)
 #pragma once
@@ -15,6 +16,10 @@
 #include "mat/llm/chat_model.h"
 
 namespace mat::agent {
+
+// The Python list the model's code finds the attached files' paths in, in the order the task
+// lists them: code can name a file without copying its path character by character.
+inline constexpr const char* kAttachedFilesVariable = "attached_files";
 
 std::string task_text(const std::string& task, const std::vector<FileRef>& files);
 // The assistant turn of a step: the canonical thought+code form, or the raw reply when it could

@@ -83,11 +83,14 @@ core::Json init_message(const Options& options, bool isolated) {
   for (const ToolBinding& tool : options.tools) {
     tools.push_back({{"name", tool.name}, {"parameters", tool.parameters}});
   }
+  core::Json variables = core::Json::object();
+  for (const auto& [name, value] : options.variables) variables[name] = value;
   return {{"op", "init"},
           {"work_dir", options.work_dir.string()},
           {"allowed",
            options.allowed_imports.empty() ? default_allowed_imports() : options.allowed_imports},
           {"tools", tools},
+          {"variables", variables},
           {"limits",
            {{"cpu_seconds", limits.cpu_seconds},
             {"address_space_bytes", limits.address_space_mb << 20},

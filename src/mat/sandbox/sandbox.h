@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,9 @@ struct Options {
   std::vector<std::filesystem::path> readable_paths;  // extra read-only paths (attached files)
   std::vector<std::string> allowed_imports;           // empty = the default allow-list
   std::vector<ToolBinding> tools;
+  // Globals the model's code starts with, name -> JSON value (as json.loads gives it): the
+  // agent hands the attached files' names over as `attached_files`. Names must be identifiers.
+  std::map<std::string, core::Json> variables;
   Limits limits;
   std::filesystem::path python = "/usr/bin/python3";
   bool unsafe_no_sandbox = false;  // run without bubblewrap/seccomp (explicit user opt-in only)

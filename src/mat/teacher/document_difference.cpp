@@ -62,7 +62,7 @@ class DocumentDifference : public TaskFamily {
     task.solution = {
         {"I need the document's text first. I will read it with inspect_file_as_text and print "
          "it.",
-         "text = inspect_file_as_text(file_path=\"" + draw.file + "\")\nprint(text)"},
+         std::string("text = inspect_file_as_text(file_path=") + kTaskFile + ")\nprint(text)"},
         answer_step("The document lists counts as 'Name: number'. I will subtract the " +
                         draw.slots["b"] + " from the " + draw.slots["a"] + ".",
                     "import re\ncounts = {name: int(value) for name, value in "

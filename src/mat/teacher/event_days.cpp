@@ -26,7 +26,7 @@ class EventDays : public TaskFamily {
     task.answer = std::to_string(task.files.front().image->values.at(0));
     task.tools = {"ocr"};
     task.solution = {
-        ocr_step(draw.file, "poster"),
+        ocr_step("poster"),
         answer_step("The poster gives two dates. I will parse them and count the days between.",
                     "import re, datetime\ndates = [datetime.date.fromisoformat(d) for d in "
                     "re.findall(r\"\\d{4}-\\d{2}-\\d{2}\", result[\"text\"])]\nanswer = (dates[1] "

@@ -23,11 +23,11 @@ class FaceBoxes : public TaskFamily {
     task.files.push_back(pool_file(draw, pool_kind::kFaces));
     task.answer = std::to_string(task.files.front().image->values.at(0));
     task.tools = {"facedetection", "draw_box"};
-    task.solution = {face_step(draw.file),
+    task.solution = {face_step(),
                      answer_step("I will draw a box around each face, one after the other, on the "
                                  "image the previous call made.",
-                                 "marked = \"" + draw.file +
-                                     "\"\nfor box in faces:\n    marked = draw_box(image_path="
+                                 std::string("marked = ") + kTaskFile +
+                                     "\nfor box in faces:\n    marked = draw_box(image_path="
                                      "marked, bbox=box)\nanswer = len(faces)")};
     task.reference_calls = {{"CountGivenObject", {{"image", draw.file}, {"text", "face"}}},
                             {"DrawBox", {{"image", draw.file}}}};

@@ -34,10 +34,9 @@ class FaceTickets : public TaskFamily {
     draw.slots["things"] = draw.rng.pick(kThings);
     task.answer = std::to_string(task.files.front().image->values.at(0) * k);
     task.tools = {"facedetection"};
-    task.solution = {face_step(draw.file),
-                     answer_step("I know how many people there are. Each needs " +
-                                     std::to_string(k) + ", so I multiply.",
-                                 "answer = len(faces) * " + std::to_string(k))};
+    task.solution = {face_step(), answer_step("I know how many people there are. Each needs " +
+                                                  std::to_string(k) + ", so I multiply.",
+                                              "answer = len(faces) * " + std::to_string(k))};
     task.reference_calls = {{"CountGivenObject", {{"image", draw.file}, {"text", "person"}}}};
     return task;
   }

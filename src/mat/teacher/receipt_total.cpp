@@ -29,7 +29,7 @@ class ReceiptTotal : public TaskFamily {
     if (task.answer != two_decimals) task.aliases.push_back(two_decimals);
     task.tools = {"ocr"};
     task.solution = {
-        ocr_step(draw.file, "receipt"),
+        ocr_step("receipt"),
         answer_step("The receipt's item lines end with prices. I will add up every price in the "
                     "text.",
                     "import re\nprices = [float(p) for p in re.findall(r\"\\d+\\.\\d\\d\", "

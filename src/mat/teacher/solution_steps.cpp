@@ -2,16 +2,16 @@
 
 namespace mat::teacher {
 
-SolutionStep ocr_step(const std::string& file, const std::string& what) {
+SolutionStep ocr_step(const std::string& what) {
   return {"I need the text of the " + what + " first. I will read it with ocr and print it.",
-          "result = ocr(image_path=\"" + file + "\")\nprint(result[\"text\"])"};
+          std::string("result = ocr(image_path=") + kTaskFile + ")\nprint(result[\"text\"])"};
 }
 
-SolutionStep face_step(const std::string& file) {
+SolutionStep face_step() {
   return {
       "I need the faces in the photo first. I will find them with facedetection and print "
       "how many there are.",
-      "faces = facedetection(image_path=\"" + file + "\")\nprint(len(faces), faces)"};
+      std::string("faces = facedetection(image_path=") + kTaskFile + ")\nprint(len(faces), faces)"};
 }
 
 SolutionStep answer_step(const std::string& thought, const std::string& lines) {

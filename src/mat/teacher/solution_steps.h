@@ -8,11 +8,15 @@
 
 namespace mat::teacher {
 
-// Reads `file` with ocr into `result` and prints its text.
-SolutionStep ocr_step(const std::string& file, const std::string& what);
+// How the solutions name the task's file: by the agent's list of attached files rather than by
+// copying its name (mat's agent defines `attached_files` for every run's code).
+inline constexpr const char* kTaskFile = "attached_files[0]";
 
-// Finds the faces of `file` into `faces` and prints how many there are.
-SolutionStep face_step(const std::string& file);
+// Reads the task's file with ocr into `result` and prints its text.
+SolutionStep ocr_step(const std::string& what);
+
+// Finds the faces of the task's file into `faces` and prints how many there are.
+SolutionStep face_step();
 
 // A last step: `lines` (which set `answer`), then prints it and gives it as the final answer.
 SolutionStep answer_step(const std::string& thought, const std::string& lines);

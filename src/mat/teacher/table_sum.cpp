@@ -71,7 +71,7 @@ class TableSum : public TaskFamily {
     const std::string reader = draw.type == "csv" ? "read_csv" : "read_excel";
     task.solution = {
         {"I will load the table with pandas and look at its columns before computing anything.",
-         "import pandas as pd\ndf = pd." + reader + "(\"" + draw.file + "\")\nprint(df.head())"},
+         "import pandas as pd\ndf = pd." + reader + "(" + kTaskFile + ")\nprint(df.head())"},
         answer_step("I will sum the " + measure + " column over the rows where " + grouping.column +
                         " is " + group + ".",
                     "answer = int(df[df[\"" + grouping.column + "\"] == \"" + group + "\"][\"" +
