@@ -144,9 +144,13 @@ TEST(TeacherTrajectory, RedoesAFailedStepThenReportsASecondFailure) {
   EXPECT_THAT(redo.thought, HasSubstr("NameError"));
   EXPECT_EQ(redo.code, task.solution[0].code + "\n" + task.solution[1].code);
   messages.push_back({"assistant", "..."});
-  messages.push_back({"user", "[OUTPUT OF STEP 2] Error: NameError: name 'result' is not defined"});
+  messages.push_back({"user",
+                      "[OUTPUT OF STEP 2] Error: Traceback (most recent call last):\n  File "
+                      "\"<step 2>\", line 3, in <module>\nKeyError: 'Nuts'\nOutput printed before "
+                      "the error:\n12\nRead the error, fix the cause and try again."});
   const agent::ParsedStep report = next_step(task, messages, false);
-  EXPECT_THAT(report.code, HasSubstr("final_answer(answer=\"could not solve the task"));
+  EXPECT_THAT(report.code, HasSubstr("final_answer(answer=\"could not solve the task: KeyError: "
+                                     "'Nuts'\")"));
 }
 
 TEST(TeacherVerdicts, TrajectoryNeedsTheToolsAndTheAnswer) {

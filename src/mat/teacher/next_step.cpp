@@ -11,10 +11,16 @@ bool is_error(const TextMessage& observation) {
          observation.text.compare(header_end + 2, 6, "Error:") == 0;
 }
 
-std::string first_line(const std::string& observation) {
+// The line of an error turn that says what went wrong: the last line of the error itself (a
+// traceback's "KeyError: 'Nuts'", not its "Traceback (most recent call last):"), before the
+// output printed ahead of it and the agent's advice.
+std::string error_summary(const std::string& observation) {
   const auto start = observation.find("Error:");
-  std::string line = observation.substr(start == std::string::npos ? 0 : start + 7);
-  line = line.substr(0, line.find('\n'));
+  std::string error = observation.substr(start == std::string::npos ? 0 : start + 7);
+  error = error.substr(0, error.find("\nOutput printed before the error:"));
+  error = error.substr(0, error.find("\nRead the error, fix the cause"));
+  while (!error.empty() && error.back() == '\n') error.pop_back();
+  std::string line = error.substr(error.rfind('\n') + 1);  // npos + 1 == 0: a one-line error
   return line.size() > 160 ? line.substr(0, 160) + "..." : line;
 }
 
@@ -30,7 +36,7 @@ agent::ParsedStep next_step(const Task& task, const std::vector<TextMessage>& me
     if (messages[i].role != "assistant" || messages[i + 1].role != "user") continue;
     if (is_error(messages[i + 1])) {
       ++failures;
-      last_error = first_line(messages[i + 1].text);
+      last_error = error_summary(messages[i + 1].text);
     } else {
       ++done;
       failures = 0;
