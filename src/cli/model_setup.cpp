@@ -177,7 +177,7 @@ void add_model_options(CLI::App& cmd, ModelSettings& s) {
                  "OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)");
   cmd.add_option("--prompt-template", s.prompt_template,
                  "A prompt template file, or a built-in version (t3-v2, the default; t3-v1; "
-                 "t3-tiny, the short wording of tiny controllers)");
+                 "t3-tiny and t3-micro, the short wordings of tiny controllers)");
   cmd.add_option("--tools", s.tools,
                  "The tools offered to the model, comma-separated (final_answer is always there; "
                  "default: every one that works here). Fewer tools, a shorter prompt")

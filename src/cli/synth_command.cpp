@@ -319,8 +319,8 @@ void add_synth_command(CLI::App& app, int& exit_code) {
   init_cmd
       ->add_option(
           "--agent-prompt", init_settings->config.agent_prompt,
-          "The built-in prompt version the teacher runs as the agent with (t3-v2; t3-tiny, "
-          "the short wording for tiny controllers)")
+          "The built-in prompt version the teacher runs as the agent with (t3-v2; t3-tiny or "
+          "t3-micro, the short wordings for tiny controllers)")
       ->capture_default_str();
   init_cmd
       ->add_option("--agent-tools", init_settings->config.agent_tools,

@@ -89,10 +89,31 @@ TEST(Prompt, ToolSignaturesListEachToolInOneLine) {
       HasSubstr("- facedetection(image_path: image"));
 }
 
+// t3-micro lists the signatures alone: a controller that learns its tools from trajectories reads
+// a third of t3-tiny's tokens in every sample.
+TEST(Prompt, ToolCallsListTheSignaturesAlone) {
+  const tools::ToolRegistry registry = tools::builtin_registry_of({"facedetection"});
+  const std::string micro =
+      render_system_prompt(PromptTemplate::builtin("t3-micro"), registry, {"re"});
+  EXPECT_THAT(micro, HasSubstr("\n- facedetection(image_path: image, enlarge: number = optional) "
+                               "-> array\n- final_answer(answer: any) -> any\n"));
+  EXPECT_THAT(micro, Not(HasSubstr("Finds human faces")));
+  EXPECT_THAT(micro, Not(HasSubstr("{{")));
+  EXPECT_THAT(micro, HasSubstr("Modules: re"));
+  const std::string tiny =
+      render_system_prompt(PromptTemplate::builtin("t3-tiny"), registry, {"re"});
+  EXPECT_LT(micro.size() * 3, tiny.size() * 2);
+}
+
 TEST(Prompt, UserTemplateWithoutPlaceholdersIsRejected) {
   core::TempDir dir;
   std::ofstream(dir.path() / "bad.txt") << "no placeholders here";
-  EXPECT_THROW(PromptTemplate::from_file(dir.path() / "bad.txt"), core::Error);
+  try {
+    PromptTemplate::from_file(dir.path() / "bad.txt");
+    ADD_FAILURE() << "expected core::Error";
+  } catch (const core::Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("{{tools}}, {{tool_signatures}} or {{tool_calls}}"));
+  }
   EXPECT_THROW(PromptTemplate::from_file(dir.path() / "missing.txt"), core::Error);
 }
 

@@ -1,7 +1,9 @@
 #include "mat/agent/prompt.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <iterator>
 
 #include "mat/core/error.h"
 #include "mat/core/json.h"
@@ -12,8 +14,14 @@ std::string_view mat_embedded_prompt(std::string_view name);
 namespace mat::agent {
 namespace {
 
-constexpr std::string_view kToolsPlaceholder = "{{tools}}";
-constexpr std::string_view kToolSignaturesPlaceholder = "{{tool_signatures}}";
+// The forms of the tool list, from the fullest to the shortest.
+struct ToolListForm {
+  std::string_view placeholder;
+  std::string (*describe)(const tools::ToolSpec&);
+};
+constexpr ToolListForm kToolListForms[] = {{"{{tools}}", describe_tool},
+                                           {"{{tool_signatures}}", describe_tool_briefly},
+                                           {"{{tool_calls}}", describe_tool_call}};
 constexpr std::string_view kImportsPlaceholder = "{{authorized_imports}}";
 
 std::string fnv1a_hex(std::string_view text) {
@@ -25,12 +33,13 @@ std::string fnv1a_hex(std::string_view text) {
 }
 
 void check_placeholders(const std::string& text, const std::string& where) {
-  if (text.find(kToolsPlaceholder) == std::string::npos &&
-      text.find(kToolSignaturesPlaceholder) == std::string::npos) {
-    throw core::Error("prompt template " + where + " has neither " +
-                      std::string(kToolsPlaceholder) + " nor " +
-                      std::string(kToolSignaturesPlaceholder) +
-                      " placeholder: add one where the tool list should appear");
+  const bool has_tool_list = std::any_of(
+      std::begin(kToolListForms), std::end(kToolListForms),
+      [&](const ToolListForm& form) { return text.find(form.placeholder) != text.npos; });
+  if (!has_tool_list) {
+    throw core::Error("prompt template " + where +
+                      " has no tool list placeholder ({{tools}}, {{tool_signatures}} or "
+                      "{{tool_calls}}): add one where the tool list should appear");
   }
   if (text.find(kImportsPlaceholder) == std::string::npos) {
     throw core::Error("prompt template " + where + " has no " + std::string(kImportsPlaceholder) +
@@ -53,9 +62,10 @@ std::vector<std::string> step_stop_sequences() {
 PromptTemplate PromptTemplate::builtin(std::string_view version) {
   const std::string_view text = mat_embedded_prompt(std::string(version) + ".txt");
   if (text.empty()) {
-    throw core::Error("unknown prompt version '" + std::string(version) +
-                      "' (built in: t3-v2, t3-v1, t3-tiny); pass --prompt-template FILE for your "
-                      "own");
+    throw core::Error(
+        "unknown prompt version '" + std::string(version) +
+        "' (built in: t3-v2, t3-v1, t3-tiny, t3-micro); pass --prompt-template FILE for your "
+        "own");
   }
   return {std::string(version), std::string(text)};
 }
@@ -81,27 +91,28 @@ std::string describe_tool(const tools::ToolSpec& spec) {
 }
 
 std::string describe_tool_briefly(const tools::ToolSpec& spec) {
-  return "- " + tools::signature(spec) + " -> " + std::string(tools::type_name(spec.output_type)) +
-         ": " + spec.description;
+  return describe_tool_call(spec) + ": " + spec.description;
+}
+
+std::string describe_tool_call(const tools::ToolSpec& spec) {
+  return "- " + tools::signature(spec) + " -> " + std::string(tools::type_name(spec.output_type));
 }
 
 std::string render_system_prompt(const PromptTemplate& prompt, const tools::ToolRegistry& registry,
                                  const std::vector<std::string>& authorized_imports) {
-  std::string tools_text;
-  std::string signatures_text;
-  for (const tools::Tool* tool : registry.tools()) {
-    if (!tools_text.empty()) tools_text += '\n';
-    if (!signatures_text.empty()) signatures_text += '\n';
-    tools_text += describe_tool(tool->spec());
-    signatures_text += describe_tool_briefly(tool->spec());
+  std::string text = prompt.text;
+  for (const ToolListForm& form : kToolListForms) {
+    if (text.find(form.placeholder) == std::string::npos) continue;
+    std::string list;
+    for (const tools::Tool* tool : registry.tools()) {
+      list += (list.empty() ? "" : "\n") + form.describe(tool->spec());
+    }
+    replace_all(text, form.placeholder, list);
   }
   std::string imports_text;
   for (const std::string& module : authorized_imports) {
     imports_text += (imports_text.empty() ? "" : ", ") + module;
   }
-  std::string text = prompt.text;
-  replace_all(text, kToolsPlaceholder, tools_text);
-  replace_all(text, kToolSignaturesPlaceholder, signatures_text);
   replace_all(text, kImportsPlaceholder, imports_text);
   return text;
 }

@@ -1,8 +1,9 @@
 // The one prompt renderer, used identically for data generation, training and evaluation.
 // Templates are text files (prompts/ in the source tree, embedded into the binary) with two
-// placeholders: the tool list, as {{tools}} (each tool with its inputs described) or as
+// placeholders: the tool list, as {{tools}} (each tool with its inputs described), as
 // {{tool_signatures}} (each as a Python signature and its description: half the length, for small
-// controllers), and {{authorized_imports}}.
+// controllers) or as {{tool_calls}} (the signatures alone, for controllers that learn the tools
+// from trajectories rather than from their documentation), and {{authorized_imports}}.
 #pragma once
 
 #include <filesystem>
@@ -34,9 +35,11 @@ struct PromptTemplate {
 std::string render_system_prompt(const PromptTemplate& prompt, const tools::ToolRegistry& registry,
                                  const std::vector<std::string>& authorized_imports);
 
-// One tool as the model reads it in the system prompt: in full ({{tools}}), or as
-// "- name(input: type) -> type: description" ({{tool_signatures}}).
+// One tool as the model reads it in the system prompt: in full ({{tools}}), as
+// "- name(input: type) -> type: description" ({{tool_signatures}}), or as
+// "- name(input: type) -> type" ({{tool_calls}}).
 std::string describe_tool(const tools::ToolSpec& spec);
 std::string describe_tool_briefly(const tools::ToolSpec& spec);
+std::string describe_tool_call(const tools::ToolSpec& spec);
 
 }  // namespace mat::agent
