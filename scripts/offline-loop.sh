@@ -18,18 +18,23 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MAT=${MAT:-$ROOT/build/mat}
 LOOP=${1:-$ROOT/build/offline-loop}
 SEED=${LOOP_SEED:-1}
-SYNTH_TASKS=${LOOP_SYNTH_TASKS:-200}       # tasks synthesized (some are rejected by the verifiers)
+SYNTH_TASKS=${LOOP_SYNTH_TASKS:-300}       # tasks synthesized (the verifiers reject about 1 in 6)
 HELDOUT_TASKS=${LOOP_HELDOUT_TASKS:-24}    # evaluation tasks: new seed, every phrasing family
-PRETRAIN_MINUTES=${LOOP_PRETRAIN_MINUTES:-2}
-PRETRAIN_STEPS=${LOOP_PRETRAIN_STEPS:-}    # a step count instead of minutes (tests: deterministic)
-TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-4}
+# Pretraining runs a fixed number of steps (about 2 minutes here), so that the base, and all that
+# follows, is the same on every machine; LOOP_PRETRAIN_MINUTES gives a time budget instead.
+PRETRAIN_STEPS=${LOOP_PRETRAIN_STEPS:-110}
+PRETRAIN_MINUTES=${LOOP_PRETRAIN_MINUTES:-}
+TRAIN_EPOCHS=${LOOP_TRAIN_EPOCHS:-6}
 VOCAB=${LOOP_VOCAB:-8192}
 WRONG_ANSWER_RATE=${LOOP_WRONG_ANSWER_RATE:-0.15}  # the teacher's injected faults, which the
 BAD_FILE_RATE=${LOOP_BAD_FILE_RATE:-0.15}          # verifiers must filter out
 INSTALL_CONTROLLER=${LOOP_INSTALL_CONTROLLER:-$(dirname "$MAT")/controller}
-# The agent's short built-in wording (no in-context examples): a tiny controller trains on every
-# token of its context, and the long default prompt would triple the cost of each sample.
-PROMPT=t3-tiny
+# The agent's shortest built-in wording: the tools' signatures without their documentation, and
+# no in-context examples. A tiny controller learns its tools from the trajectories, not from
+# their descriptions, and the shorter context is what lets it learn to read the task: its first
+# words must attend to the task's few words past the whole system prompt (with t3-tiny's 717
+# tokens, tuned controllers mostly called one tool whatever the task asked).
+PROMPT=t3-micro
 # Only the tools the teacher's task families use: every tool listed costs prompt tokens in each
 # training sample.
 TOOLS=ocr,facedetection,draw_box,inspect_file_as_text
@@ -82,8 +87,8 @@ init_model() {
 }
 
 pretrain() {
-  local budget=(--minutes "$PRETRAIN_MINUTES")
-  [[ -n $PRETRAIN_STEPS ]] && budget=(--steps "$PRETRAIN_STEPS")
+  local budget=(--steps "$PRETRAIN_STEPS")
+  [[ -n $PRETRAIN_MINUTES ]] && budget=(--minutes "$PRETRAIN_MINUTES")
   rm -rf "$LOOP/base"
   # shellcheck disable=SC2046
   "$MAT" pretrain --model "$LOOP/init" $(corpus_sources) "${budget[@]}" --seed "$SEED" \
@@ -140,12 +145,24 @@ export_data() {
 
 # Full-parameter tuning: LoRA leaves the embeddings (and the tied head) of a base pretrained for
 # minutes as they are, and learns several times slower here. The samples of a step share their
-# system prompt, which makes up most of their tokens: --share-prefix runs it once per step.
-tune() {  # tune NAME DATA
+# system prompt: --share-prefix runs it once per step.
+tune() {  # tune NAME DATA EPOCHS
   rm -rf "$LOOP/$1"
   "$MAT" train --full --share-prefix --base "$LOOP/base" --data "$LOOP/data/$2/trajectories.jsonl" \
-    --out "$LOOP/$1" --lr 3e-3 --epochs "$TRAIN_EPOCHS" --batch 4 --grad-accum 1 --warmup 0.05 \
+    --out "$LOOP/$1" --lr 3e-3 --epochs "$3" --batch 4 --grad-accum 1 --warmup 0.05 \
     --weight-decay 0 --max-len 4096 --seed "$SEED"
+}
+
+# The ablation trains for as many steps as the tuning on verified data: it has more samples (the
+# rejected ones too), and with the same epochs it would also get more compute, which at this
+# scale matters more than the data's quality and would hide what the verifiers do.
+tune_unverified() {
+  local verified unverified
+  verified=$(wc -l <"$LOOP/data/verified/trajectories.jsonl")
+  unverified=$(wc -l <"$LOOP/data/unverified/trajectories.jsonl")
+  ((unverified > 0)) || { echo "no trajectories were synthesized: see $LOOP/synth" >&2; return 1; }
+  local epochs=$(((TRAIN_EPOCHS * verified + unverified / 2) / unverified))
+  tune tuned-unverified unverified $((epochs > 0 ? epochs : 1))
 }
 
 heldout() {
@@ -180,8 +197,8 @@ phase pretrain pretrain
 phase image-pool pool
 phase synthesize with_teacher synthesize
 phase export export_data
-phase tune tune tuned verified
-phase tune-unverified tune tuned-unverified unverified
+phase tune tune tuned verified "$TRAIN_EPOCHS"
+phase tune-unverified tune_unverified
 phase heldout-tasks heldout
 phase eval-base evaluate base "$LOOP/base"
 phase eval-tuned evaluate tuned "$LOOP/tuned"

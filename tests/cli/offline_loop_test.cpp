@@ -93,7 +93,7 @@ TEST(OfflineLoop, RunsEveryPhaseReusesThemAndInstallsTheEmbeddedController) {
   EXPECT_THAT(run.output, HasSubstr("running the embedded controller"));
   ASSERT_TRUE(fs::exists(run_dir / "trajectory.json")) << run.output;
   const core::Json record = core::read_json_file(run_dir / "trajectory.json");
-  EXPECT_EQ(record["prompt_version"], "t3-tiny");
+  EXPECT_EQ(record["prompt_version"], "t3-micro");
   EXPECT_EQ(record["tools"], core::Json({"ocr", "facedetection", "draw_box", "inspect_file_as_text",
                                          "final_answer"}));
 }
