@@ -38,7 +38,10 @@ PROMPT=t3-micro
 # Only the tools the teacher's task families use: every tool listed costs prompt tokens in each
 # training sample.
 TOOLS=ocr,facedetection,draw_box,inspect_file_as_text
-IMAGE_TOKENS=16  # the controller reads the tools' results, not pixels: few vision tokens
+# The controller reads the tools' results, not pixels, and its vision tower is random and frozen:
+# its tokens are noise between the task's words and the reply. With 16 instead of 4 the tuned
+# controller answered 54% and 42% of two held-out sets, against 58% and 58%.
+IMAGE_TOKENS=4
 AGENT_LIMITS=(--prompt-template "$PROMPT" --tools "$TOOLS" --max-steps "${LOOP_MAX_STEPS:-3}"
   --max-tokens "${LOOP_MAX_TOKENS:-192}"
   --image-max-side 224 --dtype f32 --seed "$SEED")
