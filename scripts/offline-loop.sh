@@ -37,7 +37,7 @@ INSTALL_CONTROLLER=${LOOP_INSTALL_CONTROLLER:-$(dirname "$MAT")/controller}
 PROMPT=t3-micro
 # Only the tools the teacher's task families use: every tool listed costs prompt tokens in each
 # training sample.
-TOOLS=ocr,facedetection,draw_box,inspect_file_as_text
+TOOLS=ocr,facedetection,draw_box,inspect_file_as_text,web_search
 # The controller reads the tools' results, not pixels, and its vision tower is random and frozen:
 # its tokens are noise between the task's words and the reply. With 16 instead of 4 the tuned
 # controller answered 54% and 42% of two held-out sets, against 58% and 58%.
@@ -47,6 +47,8 @@ AGENT_LIMITS=(--prompt-template "$PROMPT" --tools "$TOOLS" --max-steps "${LOOP_M
   --image-max-side 224 --dtype f32 --seed "$SEED")
 
 export OPENBLAS_NUM_THREADS=1
+# web_search's offline corpus (the teacher's landmark documents), for synthesis and evaluation.
+export MAT_SEARCH_DB=$LOOP/search.db
 mkdir -p "$LOOP/.done"
 : >>"$LOOP/phases.tsv"
 
@@ -101,6 +103,12 @@ pretrain() {
 pool() {
   rm -rf "$LOOP/pool"
   "$MAT" teacher pool --out "$LOOP/pool" --seed "$SEED"
+}
+
+search_corpus() {
+  rm -rf "$LOOP/search-docs"
+  "$MAT" teacher corpus --out "$LOOP/search-docs"
+  "$MAT" index "$LOOP/search-docs" --out "$MAT_SEARCH_DB"
 }
 
 # The procedural teacher on a free port for the duration of COMMAND...
@@ -188,6 +196,8 @@ install_controller() {
   rm -rf "$INSTALL_CONTROLLER"
   mkdir -p "$INSTALL_CONTROLLER"
   cp "$LOOP"/tuned/*.json "$LOOP/tuned/model.safetensors" "$INSTALL_CONTROLLER/"
+  # The corpus its web_search was tuned on, which `mat run` uses when MAT_SEARCH_DB is not set.
+  cp "$MAT_SEARCH_DB" "$INSTALL_CONTROLLER/search.db"
   # The agent it was tuned as: `mat run` offers it the same wording and tools.
   printf '{"prompt_template": "%s", "tools": ["%s"]}\n' "$PROMPT" "${TOOLS//,/\", \"}" \
     >"$INSTALL_CONTROLLER/mat_agent.json"
@@ -198,6 +208,7 @@ phase tokenizer tokenizer
 phase model-init init_model
 phase pretrain pretrain
 phase image-pool pool
+phase search-corpus search_corpus
 phase synthesize with_teacher synthesize
 phase export export_data
 phase tune tune tuned verified "$TRAIN_EPOCHS"

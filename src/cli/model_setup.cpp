@@ -87,6 +87,13 @@ std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& s
   embedded.dtype = "f32";  // it was trained in f32; at its size speed is no concern
   // The prompt and tools it was tuned with (the loop writes them beside the weights): a tiny
   // controller knows no other wording.
+  // The search corpus it was tuned with, for its web_search, unless the user configured one: the
+  // tools read their backend from the environment when they are built.
+  const std::filesystem::path corpus = controller / kControllerSearchCorpus;
+  if (!env_or_null("MAT_SEARCH_DB") && !env_or_null("MAT_SEARCH_BACKEND") &&
+      std::filesystem::exists(corpus, error)) {
+    setenv("MAT_SEARCH_DB", corpus.c_str(), 1);
+  }
   const std::filesystem::path agent_file = controller / kControllerAgentFile;
   if (std::filesystem::exists(agent_file, error)) {
     const core::Json agent = core::read_json_file(agent_file);

@@ -60,12 +60,17 @@ std::optional<std::string> missing_endpoint_message(const ModelSettings& setting
 // `controller/` beside the mat executable (build/controller; MAT_CONTROLLER names another
 // folder). When `settings` name no model and
 // no endpoint is configured, and that checkpoint exists, returns the settings that run it in
-// process (f32, its LoRA merged in, the prompt and tools it was tuned with); nullopt otherwise.
+// process (f32, its LoRA merged in, the prompt and tools it was tuned with), and points
+// MAT_SEARCH_DB at the search corpus it was tuned with when no search backend is configured;
+// nullopt otherwise.
 // Throws core::Error when its kControllerAgentFile cannot be read.
 std::optional<ModelSettings> embedded_controller_settings(const ModelSettings& settings);
 // The file beside the embedded controller's weights with the agent it was tuned as:
 // {"prompt_template": "t3-tiny", "tools": ["ocr", ...]}.
 inline constexpr const char* kControllerAgentFile = "mat_agent.json";
+// The offline corpus beside it that its web_search was tuned on; used when neither MAT_SEARCH_DB
+// nor MAT_SEARCH_BACKEND is set.
+inline constexpr const char* kControllerSearchCorpus = "search.db";
 
 agent::AgentOptions agent_options(const ModelSettings& settings);
 

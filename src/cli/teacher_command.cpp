@@ -7,6 +7,7 @@
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
 #include "mat/teacher/gta_tasks.h"
+#include "mat/teacher/landmarks.h"
 #include "mat/teacher/pool.h"
 #include "mat/teacher/teacher_server.h"
 #include "serve_until_interrupted.h"
@@ -97,6 +98,20 @@ void add_teacher_command(CLI::App& app, int& exit_code) {
       const int images = teacher::write_pool(s->out, s->seed);
       std::cout << "mat teacher pool: " << images << " images and captions.jsonl in " << s->out
                 << "\n";
+      return 0;
+    });
+  });
+
+  CLI::App* corpus_cmd = teacher->add_subcommand(
+      "corpus",
+      "Write the documents web_search finds in the teacher's tasks (the same for every seed); "
+      "index them with `mat index DIR --out DB` and set MAT_SEARCH_DB=DB");
+  corpus_cmd->add_option("--out", s->out, "The documents' folder")->required();
+  corpus_cmd->callback([s, &exit_code] {
+    exit_code = guarded("corpus", [&] {
+      const int documents = teacher::write_landmark_documents(s->out);
+      std::cout << "mat teacher corpus: " << documents << " documents in " << s->out
+                << "; index them with: mat index " << s->out << " --out CORPUS.db\n";
       return 0;
     });
   });

@@ -94,8 +94,9 @@ TEST(OfflineLoop, RunsEveryPhaseReusesThemAndInstallsTheEmbeddedController) {
   ASSERT_TRUE(fs::exists(run_dir / "trajectory.json")) << run.output;
   const core::Json record = core::read_json_file(run_dir / "trajectory.json");
   EXPECT_EQ(record["prompt_version"], "t3-micro");
+  // web_search works only with a corpus: the controller's own, as no MAT_SEARCH_DB is set here.
   EXPECT_EQ(record["tools"], core::Json({"ocr", "facedetection", "draw_box", "inspect_file_as_text",
-                                         "final_answer"}));
+                                         "web_search", "final_answer"}));
 }
 
 }  // namespace

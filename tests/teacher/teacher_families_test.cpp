@@ -9,12 +9,14 @@
 #include "mat/agent/agent.h"
 #include "mat/core/temp_dir.h"
 #include "mat/synth/file_stages.h"
+#include "mat/teacher/landmarks.h"
 #include "mat/teacher/stage_replies.h"
 #include "mat/teacher/task_family.h"
 #include "mat/teacher/task_files.h"
 #include "mat/teacher/teacher_chat_model.h"
 #include "mat/teacher/verdicts.h"
 #include "mat/tools/registry.h"
+#include "mat/tools/search_corpus.h"
 
 namespace mat::teacher {
 namespace {
@@ -26,13 +28,21 @@ constexpr std::uint64_t kSeed = 11;
 
 class TeacherFamilies : public ::testing::Test {
  protected:
+  // The landmark corpus indexed as the loop indexes it, and web_search configured with it as a
+  // user configures it.
   static void SetUpTestSuite() {
+    corpus_ = new core::TempDir("teacher-corpus");
+    write_landmark_documents(corpus_->path() / "docs");
+    tools::build_corpus(corpus_->path() / "docs", corpus_->path() / "search.db");
+    setenv("MAT_SEARCH_DB", (corpus_->path() / "search.db").c_str(), 1);
     writer_ = new TaskFileWriter();
     registry_ = new tools::ToolRegistry(tools::builtin_registry());
   }
   static void TearDownTestSuite() {
     delete writer_;
     delete registry_;
+    delete corpus_;
+    unsetenv("MAT_SEARCH_DB");
   }
 
   std::vector<fs::path> make_files(const Task& task, const std::string& folder, bool bad = false) {
@@ -68,10 +78,12 @@ class TeacherFamilies : public ::testing::Test {
   }
 
   core::TempDir dir_{"teacher-families"};
+  static core::TempDir* corpus_;
   static TaskFileWriter* writer_;
   static tools::ToolRegistry* registry_;
 };
 
+core::TempDir* TeacherFamilies::corpus_ = nullptr;
 TaskFileWriter* TeacherFamilies::writer_ = nullptr;
 tools::ToolRegistry* TeacherFamilies::registry_ = nullptr;
 
@@ -91,6 +103,21 @@ TEST_F(TeacherFamilies, CanonicalSolutionsReachTheKnownAnswer) {
       const Verdict verdict = judge_trajectory(task, steps_code(record), *record.final_answer);
       EXPECT_TRUE(verdict.yes) << task.query << ": " << verdict.reason;
     }
+  }
+}
+
+TEST_F(TeacherFamilies, EveryLandmarkIsTheBestResultForANoteThatNamesIt) {
+  ASSERT_EQ(landmarks().size(), 64u);
+  for (const Landmark& landmark : landmarks()) {
+    // A note as the inspector shows a pdf one: the search sends all of it.
+    const core::Json results = registry_->call(
+        "web_search",
+        {{"query", "## Page 1\n\nMeet the group at " + landmark.name}, {"max_results", 3}},
+        {.work_dir = corpus_->path()});
+    ASSERT_FALSE(results.empty()) << landmark.name;
+    EXPECT_EQ(results[0]["title"], landmark.name);
+    EXPECT_THAT(results[0]["snippet"].get<std::string>(),
+                HasSubstr("built in " + std::to_string(landmark.year)));
   }
 }
 
@@ -119,7 +146,7 @@ TEST_F(TeacherFamilies, WrongFinalAnswerIsRejected) {
 }
 
 TEST_F(TeacherFamilies, InconsistentFilesAreRejectedAndConsistentOnesAccepted) {
-  for (const char* name : {"table_sum", "document_difference"}) {
+  for (const char* name : {"table_sum", "document_difference", "landmark_year"}) {
     for (const int number : {5, 6, 7}) {
       const Task task = make_task(family_named(name), kSeed, number);
       const std::string folder = std::string(name) + std::to_string(number);

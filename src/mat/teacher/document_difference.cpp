@@ -60,14 +60,13 @@ class DocumentDifference : public TaskFamily {
     task.answer = std::to_string(counts[a] - counts[b]);
     task.tools = {"inspect_file_as_text"};
     task.solution = {
-        {"I need the document's text first. I will read it with inspect_file_as_text and print "
-         "it.",
-         std::string("text = inspect_file_as_text(file_path=") + kTaskFile + ")\nprint(text)"},
+        inspect_step("document"),
+        // Keys in lower case, as the query names the items.
         answer_step("The document lists counts as 'Name: number'. I will subtract the " +
                         draw.slots["b"] + " from the " + draw.slots["a"] + ".",
-                    "import re\ncounts = {name: int(value) for name, value in "
+                    "import re\ncounts = {name.lower(): int(value) for name, value in "
                     "re.findall(r\"(\\w+): (\\d+)\", text)}\nanswer = counts[\"" +
-                        items[a] + "\"] - counts[\"" + items[b] + "\"]")};
+                        draw.slots["a"] + "\"] - counts[\"" + draw.slots["b"] + "\"]")};
     task.reference_calls = {{"inspect_file_as_text", {{"file_path", draw.file}}}};
     return task;
   }

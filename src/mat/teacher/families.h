@@ -13,5 +13,6 @@ std::unique_ptr<TaskFamily> make_face_tickets_family();         // facedetection
 std::unique_ptr<TaskFamily> make_face_boxes_family();           // facedetection + draw_box
 std::unique_ptr<TaskFamily> make_table_sum_family();            // csv/xlsx: a group's column sum
 std::unique_ptr<TaskFamily> make_document_difference_family();  // docx/pdf/txt: a - b
+std::unique_ptr<TaskFamily> make_landmark_year_family();  // a note's place, web_search: its year
 
 }  // namespace mat::teacher

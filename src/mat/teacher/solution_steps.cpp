@@ -7,6 +7,13 @@ SolutionStep ocr_step(const std::string& what) {
           std::string("result = ocr(image_path=") + kTaskFile + ")\nprint(result[\"text\"])"};
 }
 
+SolutionStep inspect_step(const std::string& what) {
+  return {"I need the " + what +
+              "'s text first. I will read it with inspect_file_as_text and print "
+              "it.",
+          std::string("text = inspect_file_as_text(file_path=") + kTaskFile + ")\nprint(text)"};
+}
+
 SolutionStep face_step() {
   return {
       "I need the faces in the photo first. I will find them with facedetection and print "

@@ -15,6 +15,8 @@ inline constexpr const char* kTaskFile = "attached_files[0]";
 // Reads the task's file with ocr into `result` and prints its text.
 SolutionStep ocr_step(const std::string& what);
 
+// Reads the task's document with inspect_file_as_text into `text` and prints it.
+SolutionStep inspect_step(const std::string& what);
 // Finds the faces of the task's file into `faces` and prints how many there are.
 SolutionStep face_step();
 

@@ -81,6 +81,7 @@ const std::vector<std::unique_ptr<TaskFamily>>& families() {
     list.push_back(make_face_boxes_family());
     list.push_back(make_table_sum_family());
     list.push_back(make_document_difference_family());
+    list.push_back(make_landmark_year_family());
     return list;
   }();
   return all;
