@@ -51,6 +51,25 @@ TEST(Dense, OtherDtypesAreTorchsLinearExactly) {
   EXPECT_TRUE(torch::equal(dense(x, w), torch::nn::functional::linear(x, w)));
 }
 
+TEST(Dense, OneF32RowIsTheMatrixVectorProductInItsOwnShape) {
+  torch::manual_seed(6);
+  const torch::Tensor w = torch::randn({300, 64});
+  const torch::Tensor b = torch::randn({300});
+  const torch::Tensor x = torch::randn({1, 1, 64});
+  torch::Tensor y;
+  {
+    torch::NoGradGuard no_grad;
+    y = dense(x, w, b);
+  }
+  ASSERT_EQ(y.sizes(), (std::vector<std::int64_t>{1, 1, 300}));
+  expect_close(y, torch::nn::functional::linear(x, w, b));
+  // With a gradient to record, it stays torch's linear.
+  const torch::Tensor xg = x.clone().requires_grad_(true);
+  dense(xg, w).sum().backward();
+  ASSERT_TRUE(xg.grad().defined());
+  expect_close(xg.grad().reshape({64}), w.sum(0));
+}
+
 TEST(Dense, GradientsFlowThroughTheBf16Path) {
   torch::manual_seed(4);
   const torch::Tensor w = torch::randn({6, 32}).to(torch::kBFloat16);

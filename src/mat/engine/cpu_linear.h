@@ -8,8 +8,10 @@
 //   - more rows (prefill, training): the weights widened to f32 a block at a time and multiplied
 //     by the f32 GEMM (the widening is one pass over the weights, small beside the product).
 //
-// Both round the f32 result to bf16 once, as a bf16 matmul does. Everything else (f32 or f16
-// weights, CUDA, CPUs with AVX-512 BF16, MAT_BF16_KERNELS=0) goes to torch's linear unchanged.
+// Both round the f32 result to bf16 once, as a bf16 matmul does. One row of f32 with f32 weights
+// on the CPU (decoding one sequence in f32) is a matrix-vector product: GEMM would repack the
+// whole weight matrix for that one row. Everything else (f32 or f16 weights with more rows,
+// CUDA, CPUs with AVX-512 BF16, MAT_BF16_KERNELS=0) goes to torch's linear unchanged.
 // Differentiable wherever autograd records: the kernel only runs when no gradient is needed.
 //
 // attention_matmul(a, b) is torch::matmul with the same rule for the activation-by-activation
