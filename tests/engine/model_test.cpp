@@ -433,6 +433,68 @@ TEST(LocalEngine, SeededSamplingIsReproducible) {
   EXPECT_NE(engine->generate(p.input, params).ids, a);
 }
 
+// Greedy ids for `prompt` computed from scratch: the generator without the engine's PromptCache.
+std::vector<std::int32_t> uncached_ids(LocalEngine& engine, const PromptInput& prompt, int tokens) {
+  GenerationRequest request;
+  request.prompt = &prompt;
+  request.params.max_tokens = tokens;
+  request.params.stop_token_ids = {-1};
+  return generate_batch(engine.model(), engine.tokenizer(), {request}).front().ids;
+}
+
+TEST(LocalEngine, APromptThatContinuesTheLastOneReusesItsKeysAndValues) {
+  auto engine = f32_engine();
+  SamplingParams params;
+  params.max_tokens = 6;
+  params.stop_token_ids = {-1};
+  const Prompt p = load_prompt("agent_multiturn");
+  const GenerationResult first = engine->generate(p.input, params);
+  ASSERT_EQ(first.ids.size(), 6u);
+
+  // The next turn: the reply and more text. The cache holds the prompt and the five generated
+  // tokens that were fed back (the sixth never was).
+  PromptInput next = p.input;
+  next.ids.insert(next.ids.end(), first.ids.begin(), first.ids.end());
+  next.ids.insert(next.ids.end(), p.input.ids.begin(), p.input.ids.begin() + 20);
+  const GenerationResult second = engine->generate(next, params);
+  EXPECT_EQ(second.cached_tokens, static_cast<std::int64_t>(p.input.ids.size()) + 5);
+  EXPECT_EQ(second.prompt_tokens, static_cast<std::int64_t>(next.ids.size()));
+  EXPECT_EQ(second.ids, uncached_ids(*engine, next, 6));
+
+  // The same prompt again: all but its last token.
+  EXPECT_EQ(engine->generate(next, params).cached_tokens,
+            static_cast<std::int64_t>(next.ids.size()) - 1);
+  // Another adapter: nothing.
+  EXPECT_EQ(engine->generate(next, params, "a").cached_tokens, 0);
+}
+
+TEST(LocalEngine, AnImageThatDiffersEndsTheReusedPrefixAtItsStart) {
+  auto engine = f32_engine();
+  SamplingParams params;
+  params.max_tokens = 4;
+  params.stop_token_ids = {-1};
+  const Prompt p = load_prompt("two_images");
+  ASSERT_EQ(p.input.images.size(), 2u);
+  engine->generate(p.input, params);
+
+  PromptInput changed = p.input;
+  for (float& v : changed.images[1].pixel_values) v = -v;
+  // Where the second image's run of tokens starts.
+  const std::int32_t image = engine->config().image_token_id;
+  const auto first = std::find(changed.ids.begin(), changed.ids.end(), image);
+  const auto after_first =
+      std::find_if(first, changed.ids.end(), [&](auto id) { return id != image; });
+  const auto second = std::find(after_first, changed.ids.end(), image);
+  ASSERT_NE(second, changed.ids.end());
+  const GenerationResult result = engine->generate(changed, params);
+  EXPECT_EQ(result.cached_tokens, second - changed.ids.begin());
+  EXPECT_EQ(result.ids, uncached_ids(*engine, changed, 4));
+
+  // The same images again: the whole prompt but its last token.
+  EXPECT_EQ(engine->generate(changed, params).cached_tokens,
+            static_cast<std::int64_t>(changed.ids.size()) - 1);
+}
+
 TEST(LocalEngine, ABatchEqualsItsSequencesAlone) {
   // Prompts of different lengths (left padding in the cache), images or not, greedy and sampled,
   // different lengths and stops: each row of the batch must generate what it generates alone.

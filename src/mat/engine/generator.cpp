@@ -12,6 +12,23 @@
 
 namespace mat::engine {
 
+struct PromptCache::State {
+  std::vector<std::int32_t> ids;       // the tokens whose keys and values `kv` holds
+  std::vector<ProcessedImage> images;  // the images among them
+  KvCache kv;                          // one row
+};
+
+PromptCache::PromptCache() : state_(std::make_unique<State>()) {}
+PromptCache::~PromptCache() = default;
+
+void PromptCache::clear() {
+  *state_ = State{};
+}
+
+std::int64_t PromptCache::tokens() const {
+  return static_cast<std::int64_t>(state_->ids.size());
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -115,22 +132,40 @@ KvCache row_view(const KvCache& batch, std::int64_t row, std::int64_t offset, st
   return view;
 }
 
-// The prompt's forward pass (its images in one vision pass) into `cache`; returns the logits of
+// What a prompt can take from a PromptCache: its first `tokens` positions, which hold its first
+// `images` images.
+struct Reuse {
+  std::int64_t tokens = 0;
+  std::size_t images = 0;
+};
+
+bool same_image(const ProcessedImage& a, const ProcessedImage& b) {
+  return a.grid_t == b.grid_t && a.grid_h == b.grid_h && a.grid_w == b.grid_w &&
+         a.pixel_values == b.pixel_values;
+}
+
+// The prompt's forward pass into `cache` from position `reuse.tokens` on (the positions before
+// it are in `cache` already), the images after them in one vision pass; returns the logits of
 // the next token and sets the sequence's rope delta.
-std::vector<float> prefill(Qwen2VLModelImpl& model, Sequence& sequence, KvCache& cache) {
+std::vector<float> prefill(Qwen2VLModelImpl& model, Sequence& sequence, KvCache& cache,
+                           const Reuse& reuse) {
   const Qwen2VLConfig& config = model.config();
   const PromptInput& prompt = *sequence.request->prompt;
   const auto length = static_cast<std::int64_t>(prompt.ids.size());
-  std::vector<GridThw> grids;
+  std::vector<GridThw> grids;  // every image's: the positions after an image depend on it
+  std::vector<torch::Tensor> pixels;
+  for (std::size_t i = 0; i < prompt.images.size(); ++i) {
+    const ProcessedImage& image = prompt.images[i];
+    grids.push_back({image.grid_t, image.grid_h, image.grid_w});
+    if (i < reuse.images) continue;
+    pixels.push_back(torch::from_blob(const_cast<float*>(image.pixel_values.data()),
+                                      {image.num_patches(), image.patch_dim}, torch::kFloat32));
+  }
   torch::Tensor image_embeds;
-  if (!prompt.images.empty()) {
-    std::vector<torch::Tensor> pixels;
-    for (const ProcessedImage& image : prompt.images) {
-      grids.push_back({image.grid_t, image.grid_h, image.grid_w});
-      pixels.push_back(torch::from_blob(const_cast<float*>(image.pixel_values.data()),
-                                        {image.num_patches(), image.patch_dim}, torch::kFloat32));
-    }
-    image_embeds = model.visual->forward(torch::cat(pixels, 0), grids).merged;
+  if (!pixels.empty()) {
+    const std::vector<GridThw> new_grids(grids.begin() + static_cast<std::ptrdiff_t>(reuse.images),
+                                         grids.end());
+    image_embeds = model.visual->forward(torch::cat(pixels, 0), new_grids).merged;
   }
   const MropePositions pos =
       mrope_positions(prompt.ids, config.image_token_id, grids, config.vision.spatial_merge_size);
@@ -140,19 +175,47 @@ std::vector<float> prefill(Qwen2VLModelImpl& model, Sequence& sequence, KvCache&
   flat.insert(flat.end(), pos.temporal.begin(), pos.temporal.end());
   flat.insert(flat.end(), pos.height.begin(), pos.height.end());
   flat.insert(flat.end(), pos.width.begin(), pos.width.end());
-  const torch::Tensor positions = torch::tensor(flat, torch::kInt64).view({3, 1, length});
+  const std::int64_t fresh = length - reuse.tokens;
+  const torch::Tensor positions =
+      torch::tensor(flat, torch::kInt64).view({3, 1, length}).narrow(2, reuse.tokens, fresh);
   const torch::Tensor ids =
-      torch::tensor(std::vector<std::int64_t>(prompt.ids.begin(), prompt.ids.end()), torch::kInt64)
-          .view({1, length});
+      torch::tensor(std::vector<std::int64_t>(prompt.ids.begin() + reuse.tokens, prompt.ids.end()),
+                    torch::kInt64)
+          .view({1, fresh});
+  cache.length = reuse.tokens;
   const torch::Tensor hidden =
       model.language_model->forward(model.embed(ids, image_embeds), positions, &cache);
-  return to_vector(model.logits(hidden.select(1, length - 1)));
+  return to_vector(model.logits(hidden.select(1, fresh - 1)));
+}
+
+// The tokens `prompt` shares with the cache from its start, cut back to the start of the first
+// image that differs or that they hold only part of, and to one short of the whole prompt (the
+// last position must be computed: its logits give the next token).
+Reuse reusable(const PromptCache::State& cached, const PromptInput& prompt,
+               std::int32_t image_token) {
+  const std::size_t limit = std::min(cached.ids.size(), prompt.ids.size() - 1);
+  std::size_t same = 0;
+  while (same < limit && cached.ids[same] == prompt.ids[same]) ++same;
+  std::size_t image = 0;
+  for (std::size_t start = 0; start < same; ++start) {
+    if (prompt.ids[start] != image_token) continue;
+    std::size_t end = start;  // an image is one run of its tokens
+    while (end < prompt.ids.size() && prompt.ids[end] == image_token) ++end;
+    if (end > same || image >= cached.images.size() || image >= prompt.images.size() ||
+        !same_image(cached.images[image], prompt.images[image])) {
+      return {static_cast<std::int64_t>(start), image};
+    }
+    ++image;
+    start = end - 1;
+  }
+  return {static_cast<std::int64_t>(same), image};
 }
 
 }  // namespace
 
 std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
-                                             const std::vector<GenerationRequest>& requests) {
+                                             const std::vector<GenerationRequest>& requests,
+                                             PromptCache* prompt_cache) {
   c10::InferenceMode inference;
   const std::int64_t context = model.config().text.max_position_embeddings;
   std::int64_t longest = 0;
@@ -170,6 +233,19 @@ std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Toke
   // Every prompt ends at slot `longest`, so that the batch decodes into the same slot each step.
   const auto batch = static_cast<std::int64_t>(sequences.size());
   KvCache cache = model.language_model->make_cache(batch, longest + most_new);
+  if (batch > 1) prompt_cache = nullptr;
+  Reuse reuse;
+  if (prompt_cache != nullptr && !prompt_cache->state().ids.empty()) {
+    const PromptCache::State& cached = prompt_cache->state();
+    reuse = reusable(cached, *requests.front().prompt, model.config().image_token_id);
+    for (std::size_t l = 0; l < cache.keys.size() && reuse.tokens > 0; ++l) {
+      cache.keys[l].narrow(2, 0, reuse.tokens).copy_(cached.kv.keys[l].narrow(2, 0, reuse.tokens));
+      cache.values[l]
+          .narrow(2, 0, reuse.tokens)
+          .copy_(cached.kv.values[l].narrow(2, 0, reuse.tokens));
+    }
+    sequences.front().result.cached_tokens = reuse.tokens;
+  }
   torch::Tensor padding = torch::zeros({batch, cache.capacity}, torch::kFloat32);
   bool padded = false;
   for (std::int64_t row = 0; row < batch; ++row) {
@@ -177,7 +253,7 @@ std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Toke
     const auto start = Clock::now();
     const std::int64_t offset = longest - s.result.prompt_tokens;
     KvCache view = row_view(cache, row, offset, s.result.prompt_tokens);
-    s.logits = prefill(model, s, view);
+    s.logits = prefill(model, s, view, reuse);
     s.result.prefill_ms = ms_since(start);
     if (offset > 0) {
       padding[row].narrow(0, 0, offset).fill_(-std::numeric_limits<float>::infinity());
@@ -217,6 +293,15 @@ std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Toke
         sequences[row].logits = to_vector(logits[static_cast<std::int64_t>(row)]);
       }
     }
+  }
+  if (prompt_cache != nullptr) {
+    // The prompt and the generated tokens fed back; the last one sampled never was.
+    PromptCache::State& cached = prompt_cache->state();
+    const PromptInput& prompt = *requests.front().prompt;
+    cached.ids = sequences.front().history;
+    cached.ids.resize(static_cast<std::size_t>(cache.length));
+    cached.images = prompt.images;
+    cached.kv = std::move(cache);
   }
   std::vector<GenerationResult> results;
   results.reserve(sequences.size());

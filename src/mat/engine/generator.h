@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,9 @@ struct GenerationResult {
   std::string text;               // their text, without the stop token or stop string
   std::string finish_reason;      // "stop" | "length" | "cancelled"
   std::int64_t prompt_tokens = 0;
-  double prefill_ms = 0;  // the prompt's forward pass, images included
-  double decode_ms = 0;   // the tokens after the first
+  std::int64_t cached_tokens = 0;  // of the prompt's, taken from a PromptCache, not computed
+  double prefill_ms = 0;           // the prompt's forward pass, images included
+  double decode_ms = 0;            // the tokens after the first
 };
 
 // Receives each piece of text as soon as it can no longer become part of a stop string.
@@ -48,6 +50,28 @@ GenerationResult generate(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
                           const PromptInput& prompt, const SamplingParams& params,
                           const TextCallback& on_text = {}, const CancelCheck& cancel = {});
 
+// The keys and values of the last sequence generated alone, with the tokens and images they
+// belong to. A prompt that begins with the same tokens and images, as an agent's next step does
+// (the whole conversation again, one turn longer), then prefills only what follows them. One
+// generation at a time may use it; it assumes the model's weights (and adapter) stay the same
+// while it is kept.
+class PromptCache {
+ public:
+  PromptCache();
+  ~PromptCache();
+  PromptCache(const PromptCache&) = delete;
+  PromptCache& operator=(const PromptCache&) = delete;
+
+  void clear();
+  std::int64_t tokens() const;  // how many it holds
+
+  struct State;  // the generator's
+  State& state() { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
 // One sequence of a batch. The prompt is not owned: it must outlive the call.
 struct GenerationRequest {
   const PromptInput* prompt = nullptr;
@@ -60,8 +84,10 @@ struct GenerationRequest {
 // computed), then one decoding step for all sequences at a time, shorter prompts left-padded in
 // the shared KV cache and masked out. Each result equals generate() of that request alone, up to
 // the rounding of a different summation order. Throws core::Error as generate() does, naming the
-// request.
+// request. With `cache`, a single request reuses the cached keys and values its prompt begins
+// with and leaves its own in the cache (a batch of several neither reads nor changes it).
 std::vector<GenerationResult> generate_batch(Qwen2VLModelImpl& model, const Tokenizer& tokenizer,
-                                             const std::vector<GenerationRequest>& requests);
+                                             const std::vector<GenerationRequest>& requests,
+                                             PromptCache* cache = nullptr);
 
 }  // namespace mat::engine

@@ -46,6 +46,10 @@ struct LocalEngine::Impl {
   std::vector<std::int32_t> stop_ids;
   std::set<std::string> adapters;
   bool merge = false;
+  // The last single request's keys and values, for the next prompt that begins the same way (an
+  // agent's next step), and the adapter they were computed with.
+  PromptCache prompt_cache;
+  std::string cached_adapter;
   std::mutex mutex;          // the model: one generation (or adapter change) at a time
   std::mutex names_mutex;    // `adapters`, readable while a generation runs
   std::mutex prepare_mutex;  // the tokenizer's word cache is not thread-safe
@@ -73,6 +77,8 @@ std::unique_ptr<LocalEngine> LocalEngine::load(const std::filesystem::path& weig
                                              {},
                                              {},
                                              false,
+                                             {},
+                                             {},
                                              {},
                                              {},
                                              {}});
@@ -105,6 +111,7 @@ std::unique_ptr<LocalEngine> LocalEngine::load(const std::filesystem::path& weig
 void LocalEngine::load_adapter(const std::string& name, const std::filesystem::path& dir) {
   std::lock_guard lock(impl_->mutex);
   torch::NoGradGuard no_grad;
+  impl_->prompt_cache.clear();  // the adapter may replace one of the same name
   apply_peft_adapter(*impl_->model, name, dir);
   std::lock_guard names_lock(impl_->names_mutex);
   impl_->adapters.insert(name);
@@ -112,6 +119,7 @@ void LocalEngine::load_adapter(const std::string& name, const std::filesystem::p
 
 void LocalEngine::unload_adapter(const std::string& name) {
   std::lock_guard lock(impl_->mutex);
+  impl_->prompt_cache.clear();
   remove_adapter(*impl_->model, name);
   std::lock_guard names_lock(impl_->names_mutex);
   impl_->adapters.erase(name);
@@ -125,6 +133,7 @@ std::vector<std::string> LocalEngine::adapters() const {
 void LocalEngine::set_merge_adapters(bool merge) {
   std::lock_guard lock(impl_->mutex);
   impl_->merge = merge;
+  impl_->prompt_cache.clear();  // merged weights round differently
   if (!merge) unmerge_adapter(*impl_->model);
 }
 
@@ -157,7 +166,11 @@ std::vector<GenerationResult> LocalEngine::generate_batch(std::vector<Generation
   for (GenerationRequest& request : requests) {
     if (request.params.stop_token_ids.empty()) request.params.stop_token_ids = impl_->stop_ids;
   }
-  return engine::generate_batch(*impl_->model, impl_->tokenizer, requests);
+  if (adapter != impl_->cached_adapter) {
+    impl_->prompt_cache.clear();
+    impl_->cached_adapter = adapter;
+  }
+  return engine::generate_batch(*impl_->model, impl_->tokenizer, requests, &impl_->prompt_cache);
 }
 
 std::vector<std::int32_t> LocalEngine::default_stop_token_ids() const {

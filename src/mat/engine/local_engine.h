@@ -55,7 +55,9 @@ class LocalEngine {
                       bool add_generation_prompt = true) const;
 
   // Generates with `adapter` ("" for the base model). When params.stop_token_ids is empty the
-  // model's end-of-turn and eos tokens are used (in generate_batch too).
+  // model's end-of-turn and eos tokens are used (in generate_batch too). A request alone keeps
+  // its keys and values for the next one (see PromptCache): a prompt that begins as the last one
+  // did prefills only the rest. model() users that change the weights must not rely on that.
   GenerationResult generate(const PromptInput& prompt, const SamplingParams& params,
                             const std::string& adapter = {}, const TextCallback& on_text = {},
                             const CancelCheck& cancel = {});
