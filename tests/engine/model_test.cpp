@@ -433,20 +433,25 @@ TEST(LocalEngine, SeededSamplingIsReproducible) {
   EXPECT_NE(engine->generate(p.input, params).ids, a);
 }
 
+// Greedy decoding of exactly `tokens` tokens.
+SamplingParams greedy_tokens(int tokens) {
+  SamplingParams params;
+  params.max_tokens = tokens;
+  params.stop_token_ids = {-1};
+  return params;
+}
+
 // Greedy ids for `prompt` computed from scratch: the generator without the engine's PromptCache.
 std::vector<std::int32_t> uncached_ids(LocalEngine& engine, const PromptInput& prompt, int tokens) {
   GenerationRequest request;
   request.prompt = &prompt;
-  request.params.max_tokens = tokens;
-  request.params.stop_token_ids = {-1};
+  request.params = greedy_tokens(tokens);
   return generate_batch(engine.model(), engine.tokenizer(), {request}).front().ids;
 }
 
 TEST(LocalEngine, APromptThatContinuesTheLastOneReusesItsKeysAndValues) {
   auto engine = f32_engine();
-  SamplingParams params;
-  params.max_tokens = 6;
-  params.stop_token_ids = {-1};
+  const SamplingParams params = greedy_tokens(6);
   const Prompt p = load_prompt("agent_multiturn");
   const GenerationResult first = engine->generate(p.input, params);
   ASSERT_EQ(first.ids.size(), 6u);
@@ -470,9 +475,7 @@ TEST(LocalEngine, APromptThatContinuesTheLastOneReusesItsKeysAndValues) {
 
 TEST(LocalEngine, AnImageThatDiffersEndsTheReusedPrefixAtItsStart) {
   auto engine = f32_engine();
-  SamplingParams params;
-  params.max_tokens = 4;
-  params.stop_token_ids = {-1};
+  const SamplingParams params = greedy_tokens(4);
   const Prompt p = load_prompt("two_images");
   ASSERT_EQ(p.input.images.size(), 2u);
   engine->generate(p.input, params);

@@ -157,6 +157,21 @@ TEST_F(ServeTest, StreamsOpenAIChunksWithUsageAndDone) {
   for (const core::Json& c : chunks) EXPECT_EQ(c["id"], chunks.front()["id"]);
 }
 
+TEST_F(ServeTest, ARepeatedPromptReportsItsCachedTokensAsOpenAIDoes) {
+  start();
+  const core::Json body = {{"model", "tiny-qwen2-vl"},
+                           {"messages", {{{"role", "user"}, {"content", "hello again"}}}},
+                           {"max_tokens", 3}};
+  ASSERT_TRUE(http().Post("/v1/chat/completions", body.dump(), "application/json"));
+  auto r = http().Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const core::Json usage = core::Json::parse(r->body)["usage"];
+  // All but the last prompt token, which must be computed for the first reply token.
+  EXPECT_EQ(usage["prompt_tokens_details"]["cached_tokens"],
+            usage["prompt_tokens"].get<std::int64_t>() - 1);
+}
+
 TEST_F(ServeTest, ListsModelsAndHealth) {
   start();
   auto models = http().Get("/v1/models");

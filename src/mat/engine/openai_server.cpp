@@ -51,7 +51,8 @@ Json usage_of(const GenerationResult& r) {
   const auto completion = static_cast<std::int64_t>(r.ids.size());
   return {{"prompt_tokens", r.prompt_tokens},
           {"completion_tokens", completion},
-          {"total_tokens", r.prompt_tokens + completion}};
+          {"total_tokens", r.prompt_tokens + completion},
+          {"prompt_tokens_details", {{"cached_tokens", r.cached_tokens}}}};
 }
 
 // OpenAI has no "cancelled": a sequence cut short by shutdown reports the length reason.
