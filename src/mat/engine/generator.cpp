@@ -25,10 +25,6 @@ void PromptCache::clear() {
   *state_ = State{};
 }
 
-std::int64_t PromptCache::tokens() const {
-  return static_cast<std::int64_t>(state_->ids.size());
-}
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

@@ -63,7 +63,6 @@ class PromptCache {
   PromptCache& operator=(const PromptCache&) = delete;
 
   void clear();
-  std::int64_t tokens() const;  // how many it holds
 
   struct State;  // the generator's
   State& state() { return *state_; }
