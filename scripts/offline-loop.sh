@@ -72,14 +72,15 @@ phase() {
 
 # The generic text and code the base is pretrained on, and the tokenizer trained on: Python's own
 # sources and the documentation Debian ships, plus mat's prompts and tool descriptions so that the
-# agent's vocabulary is covered.
+# agent's vocabulary is covered. Nothing in it names the loop's folder or depends on the caller's
+# environment (`env -i`), so that every folder and machine trains the same tokenizer and base.
+CORPUS=(/usr/lib/python3.11 /usr/share/doc/python3.11 "$LOOP/corpus")
 corpus() {
   mkdir -p "$LOOP/corpus"
-  "$MAT" tools >"$LOOP/corpus/mat-tools.txt" 2>&1 || true
+  env -i "$MAT" tools >"$LOOP/corpus/mat-tools.txt" 2>&1 || true
   cp "$ROOT"/prompts/t3-*.txt "$LOOP/corpus/"
-  echo "/usr/lib/python3.11 /usr/share/doc/python3.11 $LOOP/corpus" >"$LOOP/corpus/sources"
 }
-corpus_sources() { read -ra sources <"$LOOP/corpus/sources"; for s in "${sources[@]}"; do [[ -e $s ]] && printf -- '--corpus %s ' "$s"; done; }
+corpus_sources() { for s in "${CORPUS[@]}"; do [[ -e $s ]] && printf -- '--corpus %s ' "$s"; done; }
 
 tokenizer() {
   # shellcheck disable=SC2046

@@ -164,5 +164,28 @@ TEST(TextCorpus, ReadsTextFilesOnlyWithinTheBudget) {
   EXPECT_TRUE(prompt_read);
 }
 
+// The loop's corpus lies in whatever folder `make run` is given: where it lies must not change the
+// order of its texts, or the tokenizer and the pretrained base would differ from folder to folder.
+TEST(TextCorpus, TheSameFilesInAnotherFolderComeInTheSameOrder) {
+  const core::TempDir near("c");
+  const core::TempDir far("a-corpus-in-a-folder-with-a-much-longer-name");
+  for (const core::TempDir* dir : {&near, &far}) {
+    fs::create_directories(dir->path() / "docs");
+    for (unsigned i = 0; i < 12; ++i) {
+      std::ofstream(dir->path() / (i % 2 ? "docs" : ".") / ("f" + std::to_string(i) + ".txt"))
+          << generated_text(i, 3);
+    }
+  }
+  auto texts_of = [](const fs::path& folder) {
+    std::vector<std::string> texts;
+    for_each_corpus_text({folder}, {},
+                         [&](const fs::path&, std::string_view text) { texts.emplace_back(text); });
+    return texts;
+  };
+  const std::vector<std::string> texts = texts_of(near.path());
+  ASSERT_EQ(texts.size(), 12u);
+  EXPECT_EQ(texts, texts_of(far.path()));
+}
+
 }  // namespace
 }  // namespace mat::engine

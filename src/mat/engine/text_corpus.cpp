@@ -16,7 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// FNV-1a of the path: the fixed shuffle that spreads a byte budget over the whole corpus.
+// FNV-1a of a path inside its corpus folder: the fixed shuffle that spreads a byte budget over the
+// whole corpus. Relative, so that the same files give the same order wherever the folder lies.
 std::uint64_t path_hash(const fs::path& path) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   for (const char c : path.string()) {
@@ -53,10 +54,12 @@ std::vector<fs::path> corpus_files(const std::vector<fs::path>& paths) {
       const std::uintmax_t size = fs::file_size(f, ec);
       if (!ec) group.bytes += size;
     }
-    std::sort(group.files.begin(), group.files.end(), [](const fs::path& a, const fs::path& b) {
-      const std::uint64_t ha = path_hash(a);
-      const std::uint64_t hb = path_hash(b);
-      return ha != hb ? ha < hb : a < b;
+    std::sort(group.files.begin(), group.files.end(), [&p](const fs::path& a, const fs::path& b) {
+      const fs::path ra = a.lexically_relative(p);
+      const fs::path rb = b.lexically_relative(p);
+      const std::uint64_t ha = path_hash(ra);
+      const std::uint64_t hb = path_hash(rb);
+      return ha != hb ? ha < hb : ra < rb;
     });
   }
   std::stable_sort(groups.begin(), groups.end(),

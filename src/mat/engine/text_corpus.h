@@ -31,8 +31,9 @@ using CorpusText = std::function<void(const std::filesystem::path& file, std::st
 // `paths` and, recursively, inside the folders among them, until `max_bytes` is reached. The
 // smallest paths are read first, so that small must-haves (the agent's prompts, the tool
 // descriptions) are read whole however large the rest is; the files of a folder in a fixed
-// shuffle (a hash of each path), so that a budget smaller than the folder samples all of it
-// rather than its alphabetically first part. The same corpus always gives the same texts.
+// shuffle (a hash of each path inside it), so that a budget smaller than the folder samples all of
+// it rather than its alphabetically first part. The same corpus always gives the same texts, in
+// whichever folder it lies.
 // Throws core::Error when a path does not exist or no text file is found.
 CorpusStats for_each_corpus_text(const std::vector<std::filesystem::path>& paths,
                                  const CorpusOptions& options, const CorpusText& text);
