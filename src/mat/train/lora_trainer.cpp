@@ -6,8 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <numeric>
-#include <random>
 
 #include "mat/core/error.h"
 #include "mat/core/interrupt.h"
@@ -18,6 +16,7 @@
 #include "mat/train/lr_schedule.h"
 #include "mat/train/model_writer.h"
 #include "mat/train/sample_loss.h"
+#include "mat/train/sample_order.h"
 
 namespace mat::train {
 
@@ -40,26 +39,6 @@ void check_options(const TrainOptions& o) {
   if (o.lora.dropout < 0 || o.lora.dropout >= 1) fail("--dropout must be in [0, 1)");
   if (o.full && o.dtype != "f32") fail("--full trains the weights themselves, in f32: --dtype f32");
   if (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1) fail("betas must be in [0, 1)");
-}
-
-// The sample order of one epoch: a seeded shuffle, then every run of kGroupBatches micro-batches
-// sorted by length (longest first) so that the samples of a step have similar lengths (as
-// transformers' group_by_length) while the order across groups stays random.
-constexpr std::size_t kGroupBatches = 50;
-
-std::vector<std::size_t> epoch_order(const std::vector<const Sample*>& data, std::uint64_t seed,
-                                     std::int64_t epoch, std::size_t batch) {
-  std::vector<std::size_t> order(data.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::mt19937_64 rng(seed ^ (0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(epoch + 1)));
-  std::shuffle(order.begin(), order.end(), rng);
-  const std::size_t group = kGroupBatches * batch;
-  for (std::size_t i = 0; i < order.size(); i += group) {
-    const auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + group));
-    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(i), end,
-                     [&](auto a, auto b) { return data[a]->ids.size() > data[b]->ids.size(); });
-  }
-  return order;
 }
 
 double eval_loss(engine::Qwen2VLModelImpl& model, const std::vector<const Sample*>& eval) {
@@ -162,13 +141,15 @@ TrainResult fine_tune(const TrainOptions& options, const std::vector<Sample>& da
   };
   std::int64_t order_epoch = -1;
   std::vector<std::size_t> order;
+  std::vector<std::size_t> lengths;
+  for (const Sample* sample : train) lengths.push_back(sample->ids.size());
   const std::int64_t stop =
       options.max_steps > 0 ? std::min(result.total_steps, options.max_steps) : result.total_steps;
   while (step < stop) {
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t epoch = step / steps_per_epoch;
     if (epoch != order_epoch) {
-      order = epoch_order(train, options.seed, epoch, static_cast<std::size_t>(options.batch));
+      order = epoch_order(lengths, options.seed, epoch, static_cast<std::size_t>(options.batch));
       order_epoch = epoch;
     }
     const std::size_t first = static_cast<std::size_t>(step % steps_per_epoch) * per_step;
