@@ -234,9 +234,12 @@ TEST_F(ServeTest, AFullQueueAnswers503AndStopEndsTheRunningStream) {
   std::promise<void> first_chunk;
   std::atomic<bool> seen{false};
   auto running = std::async(std::launch::async, [&] {
+    // Greedy: sampled at the default temperature, the tiny model could draw its end token at any
+    // step and finish before the second request arrives.
     const core::Json body = {{"model", "tiny-qwen2-vl"},
                              {"messages", {{{"role", "user"}, {"content", "hello"}}}},
                              {"max_tokens", 3000},
+                             {"temperature", 0},
                              {"stream", true}};
     std::string received;
     httplib::Request request;
