@@ -75,15 +75,16 @@ phase() {
 }
 
 # in_parallel A B: runs the functions A and B at once, one core each. A shows its progress; B's
-# output goes to LOOP/B.log, of which its phase lines are shown when it is done. B runs at a lower
-# priority: A is the longer lane, and synthesis (four sandboxes at once) would otherwise take most of
-# both cores from pretraining (151 s instead of 92). Fails when either fails.
+# output goes to LOOP/B.log, of which its phase lines are shown when it is done. Fails when either
+# fails. (Synthesis's sandboxes still slow pretraining beside them, 142 s against about 95 alone:
+# each starts its own session, which the kernel's autogroup scheduling shares the CPU with as an
+# equal, so lowering the lane's priority does not help.)
 in_parallel() {
   local log="$LOOP/$2.log"
   echo "== $2 runs beside it (its output: $log)"
   "$1" &
   local first=$!
-  (renice -n 10 -p "$BASHPID" >/dev/null || true; "$2") >"$log" 2>&1 &
+  "$2" >"$log" 2>&1 &
   local second=$!
   local status=0
   wait "$first" || status=$?
