@@ -273,6 +273,14 @@ TEST_F(AgentRun, TheCodeFindsTheAttachedFilesInAList) {
   EXPECT_EQ(t.steps[0].observation, "['notes.txt', 'table.csv'] secret 17\n");
 }
 
+TEST_F(AgentRun, TheCodeFindsTheTaskTextInAString) {
+  server_.enqueue(ScriptedReply::text(
+      step_reply("Parse.", "import re\nprint(type(task).__name__, re.findall(r'\\d+', task))")));
+  server_.enqueue(ScriptedReply::text(step_reply("Done.", "final_answer(answer=12)")));
+  const Trajectory t = run("Add 5 and 7 \"quoted\".", {});
+  EXPECT_EQ(t.steps[0].observation, "str ['5', '7']\n");
+}
+
 // The real image tools, called from the sandboxed code and answered by the host.
 class AgentRunWithImageTools : public AgentRun {
  protected:

@@ -27,6 +27,15 @@ TEST(Prompt, BuiltinTemplateRendersToolsImportsAndFormat) {
   EXPECT_THAT(text, Not(HasSubstr("{{")));
 }
 
+// The agent hands the code the task's text as `task` (agent_run_test); every wording since t3-v1
+// says so (t3-v1 stays as the first data was made with).
+TEST(Prompt, EveryBuiltinTemplateNamesTheTaskVariable) {
+  for (const char* version : {"t3-v2", "t3-tiny", "t3-micro"}) {
+    EXPECT_THAT(PromptTemplate::builtin(version).text, HasSubstr("The string `task` holds the"))
+        << version;
+  }
+}
+
 // The worked examples teach the real tools: every call in them names a built-in tool and only
 // arguments it takes.
 TEST(Prompt, TheExamplesCallRealToolsWithTheirRealArguments) {

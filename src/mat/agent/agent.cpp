@@ -115,6 +115,7 @@ class Run {
     core::Json attached = core::Json::array();
     for (const FileRef& file : t_.files) attached.push_back(file.path);
     box.variables[kAttachedFilesVariable] = std::move(attached);
+    box.variables[kTaskVariable] = task.text;
     try {
       sandbox_ = std::make_unique<sandbox::Sandbox>(
           std::move(box),

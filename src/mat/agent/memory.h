@@ -20,6 +20,9 @@ namespace mat::agent {
 // The Python list the model's code finds the attached files' paths in, in the order the task
 // lists them: code can name a file without copying its path character by character.
 inline constexpr const char* kAttachedFilesVariable = "attached_files";
+// The string the code finds the task's text in (the system prompts say so): code can take a name
+// or a number from the task by parsing it, rather than by copying it token by token.
+inline constexpr const char* kTaskVariable = "task";
 
 std::string task_text(const std::string& task, const std::vector<FileRef>& files);
 // The assistant turn of a step: the canonical thought+code form, or the raw reply when it could

@@ -61,12 +61,16 @@ class DocumentDifference : public TaskFamily {
     task.tools = {"inspect_file_as_text"};
     task.solution = {
         inspect_step("document"),
-        // Keys in lower case, as the query names the items.
-        answer_step("The document lists counts as 'Name: number'. I will subtract the " +
-                        draw.slots["b"] + " from the " + draw.slots["a"] + ".",
+        // The items are taken from the task's text in the order it names them (every phrasing
+        // names the larger first), not copied into the code: a controller of a few million
+        // parameters does not learn to copy a word from its context (it wrote one memorised
+        // pair of names whatever the task asked).
+        answer_step("The document lists counts as 'Name: number'. I will subtract the count of "
+                    "the second item the task names from that of the first.",
                     "import re\ncounts = {name.lower(): int(value) for name, value in "
-                    "re.findall(r\"(\\w+): (\\d+)\", text)}\nanswer = counts[\"" +
-                        draw.slots["a"] + "\"] - counts[\"" + draw.slots["b"] + "\"]")};
+                    "re.findall(r\"(\\w+): (\\d+)\", text)}\nfirst, second = [word for word in "
+                    "re.findall(r\"\\w+\", task.lower()) if word in counts][:2]\nanswer = "
+                    "counts[first] - counts[second]")};
     task.reference_calls = {{"inspect_file_as_text", {{"file_path", draw.file}}}};
     return task;
   }

@@ -34,9 +34,18 @@ class FaceTickets : public TaskFamily {
     draw.slots["things"] = draw.rng.pick(kThings);
     task.answer = std::to_string(task.files.front().image->values.at(0) * k);
     task.tools = {"facedetection"};
-    task.solution = {face_step(), answer_step("I know how many people there are. Each needs " +
-                                                  std::to_string(k) + ", so I multiply.",
-                                              "answer = len(faces) * " + std::to_string(k))};
+    // The first step already differs from face_boxes' (people, not faces), so that the second
+    // follows from the controller's own first step rather than from the task many tokens back.
+    // The number each person gets is taken from the task's text, not copied into the code.
+    task.solution = {
+        {"I need the number of people in the photo first. I will count their faces with "
+         "facedetection and print it.",
+         std::string("people = facedetection(image_path=") + kTaskFile +
+             ")\nprint(len(people), people)"},
+        answer_step("I know how many people there are. I will take the number each gets from "
+                    "the task and multiply.",
+                    "import re\neach = int(re.findall(r\"\\b\\d+\\b\", task)[0])\nanswer = "
+                    "len(people) * each")};
     task.reference_calls = {{"CountGivenObject", {{"image", draw.file}, {"text", "person"}}}};
     return task;
   }

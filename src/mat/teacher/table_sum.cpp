@@ -74,10 +74,14 @@ class TableSum : public TaskFamily {
          std::string("import pandas as pd\npath = ") + kTaskFile +
              "\ndf = pd.read_csv(path) if path.endswith(\".csv\") else pd.read_excel(path)\n"
              "print(df.head())"},
-        answer_step("I will sum the " + measure + " column over the rows where " + grouping.column +
-                        " is " + group + ".",
-                    "answer = int(df[df[\"" + grouping.column + "\"] == \"" + group + "\"][\"" +
-                        measure + "\"].sum())")};
+        // The group and the measure are found by looking the task's words up in the table,
+        // not copied into the code (see document_difference.cpp).
+        answer_step("I will find the group and the numeric column the task names, and sum that "
+                    "column over the group's rows.",
+                    "import re\nwords = re.findall(r\"\\w+\", task)\ngroup = next(word for word in "
+                    "words if (df == word).to_numpy().any())\nmeasure = next(word for word in "
+                    "words if word in df.select_dtypes(\"number\").columns)\nanswer = "
+                    "int(df[(df == group).any(axis=1)][measure].sum())")};
     return task;
   }
 };
